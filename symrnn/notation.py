@@ -1,0 +1,273 @@
+"""The lecture's notation, in one place: index symbols, entry symbols, vectors, matrices and probabilities.
+
+Everything here builds SymPy objects; how they print lives in :mod:`symrnn.latex`.  Indices are 1-based, as in
+the lecture: ``u_{j,i}`` is row j, column i of U.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import sympy as sp
+from sympy.core.sympify import _sympify  # strict: refuses strings, so no text is ever parsed here
+from sympy.matrices.expressions import MatrixExpr
+
+# Index and size symbols.  Sizes are positive integers; indices are integers.
+t, q, i, j, k = sp.symbols("t q i j k", integer=True, positive=True)
+T, N, V = sp.symbols("T N V", integer=True, positive=True)
+eta = sp.Symbol("eta", positive=True)
+
+#: Which lecture names are vectors (printed ``\vec{h}_t``); everything else upper-case is a matrix.
+VECTORS = frozenset({"h", "x", "c", "xi", "pi", "v", "delta"})
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+def _name(base) -> str:
+    return base.name if isinstance(base, sp.Symbol) else base
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a plain identifier (letters then letters/digits), else raise ValueError.
+
+    Names end up inside LaTeX and generated code, so anything else (spaces, braces, backslashes, quotes) is refused.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"invalid symbol name {name!r}: use letters and digits only, starting with a letter")
+    return name
+
+
+def _fmt(index) -> str:
+    return sp.latex(index) if isinstance(index, sp.Basic) else str(index)
+
+
+def entry(base: str, *index, positive: bool = True, real: bool = True) -> sp.Symbol:
+    """The scalar entry ``base_{index}`` (e.g. ``u_{j,i}``); numeric indices are 1-based."""
+    check_name(base)
+    sub = ",".join(_fmt(ix) for ix in index)
+    assumptions = {"positive": True} if positive else {"real": real}
+    return sp.Symbol(f"{base}_{{{sub}}}", **assumptions)
+
+
+def entry_matrix(base: str, rows: int, cols: int, *, positive: bool = True) -> sp.Matrix:
+    """An explicit ``rows x cols`` matrix of entry symbols ``base_{r,c}`` (1-based)."""
+    return sp.Matrix(rows, cols, lambda r, c: entry(base, r + 1, c + 1, positive=positive))
+
+
+def entry_vector(base: str, n: int, *, positive: bool = True) -> sp.Matrix:
+    """An explicit column of entry symbols ``base_{1}, ..., base_{n}``."""
+    return sp.Matrix(n, 1, lambda r, _c: entry(base, r + 1, positive=positive))
+
+
+def one_hot(k_index: int, size: int) -> sp.Matrix:
+    """The one-hot column with a 1 in (1-based) position ``k_index``."""
+    if not 1 <= k_index <= size:
+        raise ValueError(f"one-hot index {k_index} outside 1..{size}")
+    return sp.Matrix(size, 1, lambda r, _c: sp.Integer(1 if r + 1 == k_index else 0))
+
+
+class Vec(MatrixExpr):
+    """The lecture's column vector ``\\vec{base}_{time}`` with ``n`` entries; ``time`` may be symbolic (``t-1``)."""
+
+    is_commutative = False
+
+    def __new__(cls, base: str, time, n):
+        base = check_name(_name(base))
+        return super().__new__(cls, sp.Symbol(base), _sympify(time), _sympify(n))
+
+    base = property(lambda self: self.args[0].name)
+    time = property(lambda self: self.args[1])
+    shape = property(lambda self: (self.args[2], sp.Integer(1)))
+
+    def _entry(self, i, j, **kwargs):
+        return entry(self.base, i + 1, self.time)
+
+
+def matrix(name: str, rows, cols) -> sp.MatrixSymbol:
+    """An abstract matrix such as ``U`` (N x N) or ``W_f``."""
+    check_name(name.replace("_", ""))
+    return sp.MatrixSymbol(name, rows, cols)
+
+
+def elementwise(fn, expr: MatrixExpr) -> MatrixExpr:
+    """Apply a scalar SymPy function entrywise to a matrix expression (printed ``\\exp\\left(...\\right)``)."""
+    return expr.applyfunc(fn)
+
+
+def hadamard(*factors: MatrixExpr) -> MatrixExpr:
+    """The elementwise product (printed with ``\\odot``)."""
+    return sp.HadamardProduct(*factors)
+
+
+# ---- probability notation ------------------------------------------------------------------------------------------
+
+
+class RV(sp.Expr):
+    """A random variable of the lecture, ``Y_t`` or ``X_t``, at a (possibly symbolic) time."""
+
+    def __new__(cls, name: str, time):
+        name = check_name(_name(name))
+        return super().__new__(cls, sp.Symbol(name), _sympify(time))
+
+    name = property(lambda self: self.args[0].name)
+    time = property(lambda self: self.args[1])
+
+
+class Is(sp.Expr):
+    """The event ``Y_t = j``: a random variable taking a (1-based) value."""
+
+    def __new__(cls, rv: RV, value):
+        return super().__new__(cls, rv, _sympify(value))
+
+    rv = property(lambda self: self.args[0])
+    value = property(lambda self: self.args[1])
+
+
+class Dots(sp.Expr):
+    """``\\dots`` leading a probability's argument list: every earlier observation, earlier states eliminated."""
+
+    def __new__(cls):
+        return super().__new__(cls)
+
+
+class Span(sp.Expr):
+    """``Y_1, X_1, \\dots, Y_T, X_T``: every state and observation from ``start`` to ``stop``.
+
+    With ``states=False`` only the observations: ``X_1, \\dots, X_T``.
+    """
+
+    def __new__(cls, start, stop, states: bool = True):
+        return super().__new__(cls, _sympify(start), _sympify(stop), sp.true if states else sp.false)
+
+    start = property(lambda self: self.args[0])
+    stop = property(lambda self: self.args[1])
+    states = property(lambda self: bool(self.args[2]))
+
+
+class P(sp.Expr):
+    """``P(events | given)``. A bare ``RV`` among the events means its observed (X) or assigned (Y) value."""
+
+    is_commutative = True
+
+    def __new__(cls, events: Iterable, given: Iterable = ()):
+        return super().__new__(cls, sp.Tuple(*events), sp.Tuple(*given))
+
+    events = property(lambda self: tuple(self.args[0]))
+    given = property(lambda self: tuple(self.args[1]))
+
+
+def Y(time) -> RV:  # noqa: N802 - the lecture's name
+    return RV("Y", time)
+
+
+def X(time) -> RV:  # noqa: N802 - the lecture's name
+    return RV("X", time)
+
+
+class StateSum(sp.Expr):
+    """``\\sum_i expr``: a sum over every state value of ``i`` (1..N), printed without bounds as in the lecture."""
+
+    is_commutative = True
+
+    def __new__(cls, expr, index: sp.Symbol):
+        return super().__new__(cls, _sympify(expr), index)
+
+    expr = property(lambda self: self.args[0])
+    index = property(lambda self: self.args[1])
+
+
+class StateMax(StateSum):
+    """``\\max_i expr``: the largest value over every state value of ``i``."""
+
+
+def h(j_, t_) -> sp.Indexed:
+    """``h_{j,t}``: the forward (belief propagation) quantity P(..., Y_t = j, X_t)."""
+    return sp.IndexedBase("h")[j_, t_]
+
+
+def v(j_, t_) -> sp.Indexed:
+    """``v_{j,t}``: the Viterbi quantity, the probability of the best path ending in state j at time t."""
+    return sp.IndexedBase("v")[j_, t_]
+
+
+def u(j_, i_) -> sp.Indexed:
+    """``u_{j,i} = P(Y_t = j | Y_{t-1} = i)``."""
+    return sp.IndexedBase("u")[j_, i_]
+
+
+def w(j_, k_) -> sp.Indexed:
+    """``w_{j,k} = P(X_t = k | Y_t = j)``."""
+    return sp.IndexedBase("w")[j_, k_]
+
+
+def g(j_, q_) -> sp.Indexed:
+    """``g_{j,q}``: belief propagation's answer to the query ``Y_q = j`` (the add over ``Y_q`` skipped)."""
+    return sp.IndexedBase("g")[j_, q_]
+
+
+def x(k_, t_) -> sp.Indexed:
+    """``x_{k,t}``: entry k of the one-hot observation vector at time t."""
+    return sp.IndexedBase("x")[k_, t_]
+
+
+class ScaledMatrix(MatrixExpr):
+    """A matrix shown with a scalar factor, ``\\frac{1}{10}\\begin{bmatrix}...\\end{bmatrix}``; equal to their product."""
+
+    def __new__(cls, factor, entries: sp.Matrix):
+        return super().__new__(cls, _sympify(factor), sp.ImmutableMatrix(entries))
+
+    factor = property(lambda self: self.args[0])
+    matrix = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[1].shape)
+
+    def _entry(self, i, j, **kwargs):
+        return self.factor * self.matrix[i, j]
+
+    def as_explicit(self) -> sp.ImmutableMatrix:
+        return sp.ImmutableMatrix(self.factor * self.matrix)
+
+
+def factored(m: sp.Matrix) -> ScaledMatrix:
+    """Write a rational matrix as ``(1/d) * integer matrix`` with d the least common denominator (the lecture's form)."""
+    d = sp.ilcm(*[sp.Rational(e).q for e in m]) if len(m) else 1
+    return ScaledMatrix(sp.Rational(1, d), m * d)
+
+
+class DotsMatrix(MatrixExpr):
+    """A matrix or column of entry symbols of symbolic size, printed with ``\\cdots``/``\\vdots``/``\\ddots``.
+
+    A column can carry a time index: ``\\begin{bmatrix} h_{1,t} \\\\ \\vdots \\\\ h_{N,t} \\end{bmatrix}``.
+    """
+
+    def __new__(cls, base: str, rows, cols, time=None):
+        base = check_name(_name(base))
+        args = (sp.Symbol(base), _sympify(rows), _sympify(cols))
+        return super().__new__(cls, *args, *(() if time is None else (_sympify(time),)))
+
+    base = property(lambda self: self.args[0].name)
+    shape = property(lambda self: (self.args[1], self.args[2]))
+    time = property(lambda self: self.args[3] if len(self.args) > 3 else None)
+
+    def entry_symbol(self, r, c) -> sp.Symbol:
+        """The (1-based) entry ``base_{r,c}``, or ``base_{r,time}`` for a time-indexed column."""
+        if self.time is not None:
+            return entry(self.base, r, self.time)
+        return entry(self.base, r, c)
+
+    def _entry(self, i, j, **kwargs):
+        return self.entry_symbol(i + 1, j + 1)
+
+
+class Approx(sp.Expr):
+    """``lhs \\approx rhs``: an approximation (the relation in the lecture's RNN slides)."""
+
+    def __new__(cls, lhs, rhs):
+        return super().__new__(cls, _sympify(lhs), _sympify(rhs))
+
+    lhs = property(lambda self: self.args[0])
+    rhs = property(lambda self: self.args[1])
+
+
+class Assign(Approx):
+    """``lhs \\leftarrow rhs``: an update, as in gradient descent."""

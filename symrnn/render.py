@@ -1,0 +1,100 @@
+"""Renderers: the derivation document as Markdown and as LaTeX, read from the same steps the verifier checked.
+
+Prose in steps may hold inline math between ``$...$``; everything else is text and is escaped for LaTeX.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from . import lecture
+from .derivation import Derivation, Step
+from .verify import Result, statement_latex
+
+_VERDICT = {True: "passed", False: "FAILED"}
+
+
+def _comparison(step: Step, source: str) -> lecture.Comparison | None:
+    if not step.lecture:
+        return None
+    return lecture.compare(statement_latex(step), step.lecture, step.lecture_note, source)
+
+
+def _results_by_id(results: Sequence[Result]) -> dict[tuple[str, str], Result]:
+    return {(r.section, r.id): r for r in results}
+
+
+def markdown(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None) -> str:
+    """The document in Markdown with ``$$...$$`` display math."""
+    source = lecture.text() if source is None else source
+    by_id = _results_by_id(results)
+    out = ["# Lecture 25, derived and verified by symrnn", "", f"Source: {lecture.CREDIT}.", "",
+           _summary(results), ""]
+    for d in derivations:
+        out += [f"## {d.title}", "", d.intro, ""]
+        for n, step in enumerate(d.steps, start=1):
+            r = by_id[(d.section, step.id)]
+            out += [f"### {n}. {step.title}", "", "$$", statement_latex(step), "$$", "", step.reason, "",
+                    f"*Check ({r.evidence}): {_VERDICT[r.passed]}.* {r.detail}", ""]
+            cmp = _comparison(step, source)
+            if cmp is not None:
+                if cmp.matches:
+                    out += [f"*Lecture, line {cmp.line}:* the same equation (after normalising spacing).", ""]
+                else:
+                    out += [f"*Lecture, line {cmp.line}:* the lecture writes", "", "$$", cmp.lecture, "$$", "",
+                            f"Difference: {cmp.note or 'not explained'}", ""]
+        for note in d.notes:
+            out += [f"> {note}", ""]
+    return "\n".join(out)
+
+
+def _summary(results: Sequence[Result]) -> str:
+    passed = sum(r.passed for r in results)
+    levels = {lv: sum(r.evidence == lv for r in results) for lv in ("symbolic", "exact", "numeric")}
+    return (f"{passed} of {len(results)} checks passed ({levels['symbolic']} symbolic, {levels['exact']} exact, "
+            f"{levels['numeric']} numeric).")
+
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_text(text: str) -> str:
+    """Escape prose for LaTeX, keeping ``$...$`` spans as math."""
+    parts = re.split(r"(\$[^$]+\$)", text)
+    return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1
+                   else "".join(_TEX_SPECIAL.get(c, c) for c in p) for p in parts)
+
+
+def tex(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None) -> str:
+    """A standalone LaTeX document (article class, amsmath)."""
+    source = lecture.text() if source is None else source
+    by_id = _results_by_id(results)
+    out = [r"\documentclass[11pt]{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage[T1]{fontenc}",
+           r"\usepackage{amsmath,amssymb,amsfonts}", r"\usepackage[margin=2.2cm]{geometry}",
+           r"\allowdisplaybreaks", r"\title{Lecture 25, derived and verified by symrnn}", r"\date{}",
+           r"\begin{document}", r"\maketitle", r"\noindent Source: " + tex_text(lecture.CREDIT) + ".", "",
+           tex_text(_summary(results)), ""]
+    for d in derivations:
+        out += [rf"\section{{{tex_text(d.title)}}}", tex_text(d.intro), ""]
+        for step in d.steps:
+            r = by_id[(d.section, step.id)]
+            out += [rf"\subsection{{{tex_text(step.title)}}}", r"\begin{equation*}", _breakable(statement_latex(step)),
+                    r"\end{equation*}", tex_text(step.reason), "",
+                    rf"\noindent\emph{{Check ({r.evidence}): {_VERDICT[r.passed]}.}} {tex_text(r.detail)}", ""]
+            cmp = _comparison(step, source)
+            if cmp is not None and not cmp.matches:
+                out += [rf"\noindent\emph{{Lecture, line {cmp.line}, writes}}", r"\begin{equation*}",
+                        cmp.lecture, r"\end{equation*}", r"\noindent " + tex_text("Difference: " + cmp.note), ""]
+            elif cmp is not None:
+                out += [rf"\noindent\emph{{Lecture, line {cmp.line}: the same equation.}}", ""]
+        for note in d.notes:
+            out += [r"\begin{quote}" + tex_text(note) + r"\end{quote}", ""]
+    out += [r"\end{document}", ""]
+    return "\n".join(out)
+
+
+def _breakable(math: str) -> str:
+    """Long single-line equations go into ``split``-free ``gathered`` lines at top-level commas."""
+    return math if len(math) < 160 else r"\begin{gathered}" + math.replace(", ", r",\\ ", 1) + r"\end{gathered}"

@@ -1,0 +1,22 @@
+"""The lecture's sections, each a derivation; ``SECTIONS`` lists them in the lecture's order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..derivation import Derivation
+from . import hmm
+
+#: section id -> builder(seed) of its derivation.  Later sections (rnn, bptt, lstm) are added here.
+SECTIONS: dict[str, Callable[[int], Derivation]] = {
+    "hmm": hmm.derivation,
+}
+
+
+def derivations(sections: list[str] | None = None, seed: int = 0) -> list[Derivation]:
+    """The derivations of the named sections (all by default), in the lecture's order."""
+    names = list(SECTIONS) if not sections else sections
+    unknown = [s for s in names if s not in SECTIONS]
+    if unknown:
+        raise KeyError(f"unknown section {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    return [SECTIONS[name](seed) for name in names]

@@ -1,0 +1,123 @@
+"""The command line and the build: files written whole, into the named folder only, exit codes that mean something."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from symrnn import build as build_mod
+from symrnn import cli, sections
+from symrnn.derivation import Derivation, Identity, Step
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def symrnn_command() -> list[str]:
+    exe = shutil.which("symrnn")
+    return [exe] if exe else [sys.executable, "-m", "symrnn"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The main job, as a newcomer runs it: ``symrnn build`` with no arguments, from an unrelated folder."""
+    cwd = tmp_path_factory.mktemp("elsewhere")
+    proc = subprocess.run(symrnn_command() + ["build"], cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+    return cwd, proc
+
+
+def test_build_writes_the_document_and_the_report(built):
+    cwd, proc = built
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = cwd / "build"
+    names = {p.name for p in out.iterdir()}
+    assert {"lecture25.md", "lecture25.tex", "report.json"} <= names
+    assert not [n for n in names if n.startswith(".")], "temporary files left behind"
+    if shutil.which("latexmk"):
+        assert (out / "lecture25.pdf").read_bytes().startswith(b"%PDF")
+    report = json.loads((out / "report.json").read_text())
+    assert report["passed"] is True and report["checks"]
+    assert {c["section"] for c in report["checks"]} >= {"hmm"}
+    assert all(c["evidence"] in {"symbolic", "exact", "numeric"} for c in report["checks"])
+    md = (out / "lecture25.md").read_text()
+    assert "CC-BY 4.0" in md and "Hasegawa-Johnson" in md
+    assert "checks passed" in proc.stdout
+
+
+def test_verify_json_lists_every_check(capsys):
+    assert cli.main(["verify", "--section", "hmm", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    ids = {r["id"] for r in rows}
+    assert {"factorisation", "bp-definition", "viterbi-path", "log-bp"} <= ids
+    for r in rows:
+        assert set(r) >= {"id", "section", "statement", "evidence", "passed"}
+        assert r["section"] == "hmm" and r["passed"] is True
+
+
+def test_verify_table(capsys):
+    assert cli.main(["verify", "--section", "hmm"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["id", "statement", "evidence", "verdict"]
+    assert "hmm/factorisation" in out
+
+
+def _bad_section(_seed: int = 0) -> Derivation:
+    a = sp.Symbol("a", positive=True)
+    return Derivation("bad", "A wrong claim", "", [Step("wrong", "wrong", sp.Eq(a + 1, a), "no", Identity(a + 1, a))])
+
+
+def test_a_failing_check_makes_the_exit_status_non_zero(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sections.SECTIONS, "bad", _bad_section)
+    assert cli.main(["verify", "--section", "bad"]) == 1
+    assert cli.main(["build", "--section", "bad", "--out", str(tmp_path / "o"), "--no-pdf"]) == 1
+    assert "FAILED bad/wrong" in capsys.readouterr().out
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["passed"] is False
+
+
+def test_unknown_section_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["verify", "--section", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch):
+    target = tmp_path / "doc.md"
+    target.write_text("old")
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_mod.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_mod.write_atomic(target, "new text")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["doc.md"]
+
+
+def test_build_writes_only_into_the_output_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    res = build_mod.build(out, ["hmm"], make_pdf=False)
+    assert res.ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert all(f.parent == out for f in res.files)
+
+
+def test_teaching_script_runs():
+    proc = subprocess.run([sys.executable, str(ROOT / "derivations" / "belief_propagation.py"), "1", "2", "3"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Viterbi path" in proc.stdout and "FAILED" not in proc.stdout
+    assert r"\prod_{t=1}^{T}" in proc.stdout
+    bad = subprocess.run([sys.executable, str(ROOT / "derivations" / "belief_propagation.py"), "9"],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "expected a word or an index in 1..3" in bad.stderr
