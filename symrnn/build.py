@@ -6,6 +6,7 @@ interrupted run leaves no half-written file.  Nothing is written outside the out
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import render
+from .derivation import Figure
 from .sections import derivations as build_derivations
 from .verify import Result, verify
 
@@ -48,6 +50,8 @@ def pdf(tex_source: str, out: Path, name: str, timeout: float = 300) -> tuple[Pa
     work = Path(tempfile.mkdtemp(prefix=".latex-", dir=out))
     try:
         (work / f"{name}.tex").write_text(tex_source, encoding="utf-8")
+        for png in out.glob("*.png"):
+            shutil.copy(png, work / png.name)
         proc = subprocess.run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
                               cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
         made = work / f"{name}.pdf"
@@ -61,6 +65,22 @@ def pdf(tex_source: str, out: Path, name: str, timeout: float = 300) -> tuple[Pa
         return None, f"latexmk took longer than {timeout:.0f} s: no PDF written"
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def save_figure(fig: Figure, out: Path) -> Path:
+    """Draw a figure and write it whole as ``out/name.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = fig.draw()
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    target = out / f"{fig.name}.png"
+    write_atomic(target, buf.getvalue())
+    return target
 
 
 @dataclass
@@ -82,6 +102,9 @@ def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: 
     ders = build_derivations(list(sections) if sections else None, seed)
     results = verify(ders, seed)
     res = BuildResult(results)
+    for d in ders:
+        for fig in d.figures:
+            res.files.append(save_figure(fig, out))
     md = render.markdown(ders, results)
     tex_source = render.tex(ders, results)
     for fname, data in ((f"{name}.md", md), (f"{name}.tex", tex_source)):
@@ -92,8 +115,12 @@ def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: 
         res.messages.append(msg)
         if made:
             res.files.append(made)
+    from .audit import lecture_findings, summary
+
+    findings = lecture_findings()
+    res.messages.append(f"audit of the lecture: {summary(findings)} (details in report.json)")
     report = {"lecture": "lecture25.md", "seed": seed, "passed": res.ok,
-              "checks": [r.as_dict() for r in results]}
+              "checks": [r.as_dict() for r in results], "audit": [f.as_dict() for f in findings]}
     write_atomic(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     res.files.append(out / "report.json")
     return res

@@ -19,13 +19,13 @@ from sympy.core.function import FunctionClass
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.precedence import PRECEDENCE
 
 from .notation import Vec
 
 #: Names the generated module already uses; an argument with one of these names gets a trailing underscore.
 _TAKEN = frozenset({"numpy", "builtins", "range", "math", "scipy", "sympy"})
 _CONSTANT_MATRICES = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
+_TAG_VARIABLE = sp.Dummy("e")  # every elementwise function binds this one, so equal bodies compare equal
 
 
 class EntryMax(sp.Expr):
@@ -47,7 +47,8 @@ class EntryMax(sp.Expr):
     def vector(self) -> MatrixExpr:
         return self.args[0]
 
-    def doit(self, **hints):
+    def doit(self, **hints) -> sp.Expr:
+        """``Max`` of the entries once the vector has a numeric length."""
         vector = self.vector.doit(**hints) if hints.get("deep", True) else self.vector
         if vector.shape[0].is_Integer:
             return sp.Max(*vector.as_explicit())
@@ -99,8 +100,16 @@ class MatrixNumPyPrinter(NumPyPrinter):
     def _print_Vec(self, expr: Vec) -> str:
         return safe_name(f"{expr.base}_{expr.time}")
 
+    def _operand(self, expr: sp.Basic) -> str:
+        """``expr`` printed as an operand of ``*``, ``@``, ``**`` or ``-``: parenthesised unless atomic."""
+        text = self._print(expr)
+        # elementwise functions print as a call, a name or a parenthesised expression
+        atomic = isinstance(expr, (sp.Symbol, sp.MatrixSymbol, Vec, ElementwiseApplyFunction, EntryMax)) \
+            or (expr.is_Number and expr >= 0)
+        return text if atomic else f"({text})"
+
     def _print_EntryMax(self, expr: EntryMax) -> str:
-        return f"{self.parenthesize(expr.vector, PRECEDENCE['Atom'], strict=True)}.max(axis=0, keepdims=True)"
+        return f"{self._operand(expr.vector)}.max(axis=0, keepdims=True)"
 
     def _print_ElementwiseApplyFunction(self, expr: ElementwiseApplyFunction) -> str:
         fn = expr.function
@@ -111,7 +120,8 @@ class MatrixNumPyPrinter(NumPyPrinter):
             (var,), body = fn.variables, fn.expr
         arg = self._print(expr.expr)
         if arg.isidentifier() or body.count(var) <= 1:
-            return self._print_bound(body, var, arg if arg.isidentifier() else f"({arg})")
+            text = self._print_bound(body, var, arg if arg.isidentifier() else f"({arg})")
+            return text if body.is_Function or body == var else f"({text})"
         name = f"_e{len(self._bound)}"  # evaluate a repeated argument once, inside a Python lambda
         return f"(lambda {name}: {self._print_bound(body, var, name)})({arg})"
 
@@ -124,11 +134,24 @@ class MatrixNumPyPrinter(NumPyPrinter):
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         coeff, mats = expr.as_coeff_matrices()
-        product = " @ ".join(self.parenthesize(m, PRECEDENCE["Mul"], strict=True) for m in mats)
+        product = self._product(mats)
         if coeff == 1:
             return product
-        factor = self.parenthesize(coeff, PRECEDENCE["Mul"])
-        return f"{factor}*{product}" if len(mats) == 1 else f"{factor}*({product})"
+        return f"{self._operand(coeff)}*{product if len(mats) == 1 else f'({product})'}"
+
+    def _product(self, mats: Sequence[sp.Basic]) -> str:
+        """``A @ B @ ...``, with a ones matrix beside other factors printed as sums: ``1 1^T X`` costs O(nB)."""
+        first, last = mats[0], mats[-1]
+        np_repeat = self._module_format("numpy.repeat")
+        if len(mats) > 1 and isinstance(first, sp.OneMatrix) and first.shape[1] != 1:
+            rows = _numeric_shape(first)[0]
+            sums = f"({self._product(mats[1:])}).sum(axis=0, keepdims=True)"  # every row of 1 X is X's column sums
+            return sums if rows == 1 else f"{np_repeat}({sums}, {rows}, axis=0)"
+        if len(mats) > 1 and isinstance(last, sp.OneMatrix) and last.shape[0] != 1:
+            cols = _numeric_shape(last)[1]
+            sums = f"({self._product(mats[:-1])}).sum(axis=1, keepdims=True)"
+            return sums if cols == 1 else f"{np_repeat}({sums}, {cols}, axis=1)"
+        return " @ ".join(self._operand(m) for m in mats)
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         # a term ``c * 1`` beside a full-shape term is printed as the scalar c, left to NumPy's broadcasting
@@ -136,17 +159,18 @@ class MatrixNumPyPrinter(NumPyPrinter):
         if all(s is not None for s in scalars):
             scalars = [None] * len(scalars)
         terms = [s if s is not None else term for s, term in zip(scalars, expr.args, strict=True)]
-        terms.sort(key=lambda term: term.could_extract_minus_sign())  # a leading term without a minus sign
-        out = self.parenthesize(terms[0], PRECEDENCE["Add"])
+        terms.sort(key=lambda term: term.could_extract_minus_sign())  # lead with a term without a minus sign
+        out = self._print(terms[0])
         for term in terms[1:]:
-            if term.could_extract_minus_sign():
-                out += f" - {self.parenthesize(-term, PRECEDENCE['Add'], strict=True)}"
-            else:
-                out += f" + {self.parenthesize(term, PRECEDENCE['Add'])}"
+            negative = term.could_extract_minus_sign()
+            out += f" - {self._operand(-term)}" if negative else f" + {self._print(term)}"
         return out
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        return "*".join(self.parenthesize(arg, PRECEDENCE["Mul"], strict=True) for arg in expr.args)
+        return "*".join(self._operand(arg) for arg in expr.args)
+
+    def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
+        return f"{self._operand(expr.base)}**{self._operand(expr.exp)}"
 
     def _print_OneMatrix(self, expr):
         return f"{self._module_format('numpy.ones')}({_numeric_shape(expr)})"
@@ -174,32 +198,48 @@ def _value_symbols(expr: sp.Basic) -> set[sp.Basic]:
     return out
 
 
-def _canonical_elementwise(expr: sp.Basic, var: sp.Dummy) -> sp.Basic:
-    """Make every elementwise function bind the same variable, so equal functions compare equal in CSE."""
+class _Tagged(MatrixExpr):
+    """An elementwise function during CSE, named by an atom: CSE can share ``f(X)`` but never splits ``f``."""
+
+    is_commutative = False
+    shape = property(lambda self: self.args[1].shape)
+
+
+def _tag_elementwise(expr: sp.Basic, tags: dict[sp.Lambda, sp.Dummy]) -> sp.Basic:
+    """Replace each elementwise function by a tag shared by equal functions (bound variable renamed alike)."""
+    if isinstance(expr, ElementwiseApplyFunction):
+        (old,), body = expr.function.variables, expr.function.expr
+        fn = sp.Lambda(_TAG_VARIABLE, body.xreplace({old: _TAG_VARIABLE}))
+        tag = tags.setdefault(fn, sp.Dummy(f"f{len(tags)}"))
+        return _Tagged(tag, _tag_elementwise(expr.expr, tags))
     if not expr.args or isinstance(expr, (sp.MatrixSymbol, Vec)):
         return expr
-    args = [_canonical_elementwise(a, var) for a in expr.args]
-    if isinstance(expr, ElementwiseApplyFunction):
-        fn = expr.function
-        (old,), body = fn.variables, fn.expr
-        return ElementwiseApplyFunction(sp.Lambda(var, body.xreplace({old: var})), args[1])
-    return expr.func(*args)
+    return expr.func(*[_tag_elementwise(a, tags) for a in expr.args])
 
 
-def _cse(var: sp.Dummy) -> Callable:
-    """SymPy's CSE, minus replacements that would take an elementwise function's variable, or a constant
-    matrix, out of place (they are put back inline)."""
+def _untag(expr: sp.Basic, functions: dict[sp.Dummy, sp.Lambda]) -> sp.Basic:
+    if isinstance(expr, _Tagged):
+        return ElementwiseApplyFunction(functions[expr.args[0]], _untag(expr.args[1], functions))
+    if not expr.args or isinstance(expr, (sp.MatrixSymbol, Vec)):
+        return expr
+    return expr.func(*[_untag(a, functions) for a in expr.args])
+
+
+def _cse(tags: dict[sp.Lambda, sp.Dummy]) -> Callable:
+    """SymPy's CSE over tagged elementwise functions; constant matrices (``1``) are put back inline."""
+    functions = {tag: fn for fn, tag in tags.items()}
+
     def cse(expr):
         replacements, reduced = sp.cse(expr, symbols=sp.numbered_symbols("_x"), list=False)
         inline: dict[sp.Basic, sp.Basic] = {}
         kept = []
         for sym, value in replacements:
             value = value.xreplace(inline)
-            if isinstance(value, _CONSTANT_MATRICES) or value.has(var):
+            if isinstance(value, _CONSTANT_MATRICES):
                 inline[sym] = value
             else:
-                kept.append((sym, value))
-        return kept, reduced.xreplace(inline)
+                kept.append((sym, _untag(value, functions)))
+        return kept, _untag(reduced.xreplace(inline), functions)
     return cse
 
 
@@ -222,8 +262,9 @@ def _safe_argument(arg: sp.Basic, used: set[str]) -> sp.Basic:
 def kernel(args: Sequence[sp.Basic], expr: sp.Basic, name: str) -> Callable:
     """A NumPy function ``name(*arrays)`` computing ``expr`` from ``args`` (Symbols, MatrixSymbols or Vecs).
 
-    Vectors are ``(n, B)`` arrays for a batch of B columns; scalars are floats or ``(1, B)`` rows.  Common
-    subexpressions are computed once.  Raises ValueError if ``expr`` needs a value that is not among ``args``.
+    Vectors are ``(n, B)`` arrays for a batch of B columns (or ``(n,)`` arrays, unbatched); scalars are
+    floats or ``(1, B)`` rows.  Common subexpressions, including repeated elementwise functions, are computed
+    once.  Raises ValueError if ``expr`` needs a value that is not among ``args``.
     """
     if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
         raise ValueError(f"kernel name {name!r} is not a Python identifier")
@@ -236,10 +277,10 @@ def kernel(args: Sequence[sp.Basic], expr: sp.Basic, name: str) -> Callable:
         raise ValueError(f"{name}: the expression needs {sorted(map(str, missing))}, which are not arguments")
     used: set[str] = set()
     renamed = {arg: _safe_argument(arg, used) for arg in args}
-    var = sp.Dummy("e")
-    body = _canonical_elementwise(expr.xreplace(renamed), var)
+    tags: dict[sp.Lambda, sp.Dummy] = {}
+    body = _tag_elementwise(expr.xreplace(renamed), tags)
     fn = sp.lambdify(list(renamed.values()), body, modules="numpy", printer=MatrixNumPyPrinter,
-                     cse=_cse(var), docstring_limit=0)
+                     cse=_cse(tags), docstring_limit=0)
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"{name}({', '.join(str(a) for a in args)}) = {expr}  (generated by symrnn.codegen.kernel)"
+    fn.__doc__ = f"{name}({', '.join(str(a) for a in args)}): generated by symrnn.codegen.kernel from\n{expr}"
     return fn

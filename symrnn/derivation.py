@@ -102,11 +102,21 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A figure of the document: ``draw()`` returns a matplotlib Figure; the build saves it as ``name.png``."""
+
+    name: str
+    caption: str
+    draw: Callable[[], object]
+
+
+@dataclass(frozen=True)
 class Derivation:
-    """A section of the lecture, derived: its steps in order, with an introduction and closing notes."""
+    """A section of the lecture, derived: its steps in order, with an introduction, notes and figures."""
 
     section: str
     title: str
     intro: str
     steps: Sequence[Step]
     notes: Sequence[str] = field(default_factory=tuple)
+    figures: Sequence[Figure] = field(default_factory=tuple)

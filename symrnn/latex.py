@@ -52,6 +52,9 @@ class LecturePrinter(LatexPrinter):
         last = self._print(expr.entry_symbol(rows, 1)) + r" & \cdots & " + self._print(expr.entry_symbol(rows, cols))
         return r"\begin{bmatrix}" + first + r"\\ \vdots & \ddots & \vdots \\" + last + r"\end{bmatrix}"
 
+    def _print_OneMatrix(self, expr) -> str:
+        return r"\mathbf{1}" if expr.shape[1] == 1 else r"\mathbf{1}\mathbf{1}^{T}"
+
     def _print_ElementwiseApplyFunction(self, expr) -> str:
         dummy = expr.function.variables[0]
         body = expr.function.expr
@@ -122,6 +125,75 @@ class LecturePrinter(LatexPrinter):
 
     def _print_Assign(self, expr) -> str:
         return rf"{self._print(expr.lhs)} \leftarrow {self._print(expr.rhs)}"
+
+    # ---- the RNN section ----
+    def _function_name(self, name: str) -> str:
+        """``g`` stays ``g``; known functions print as ``\\tanh``, ``\\sigma``; other words as ``\\operatorname``."""
+        if name in _FUNCTION_NAMES:
+            return _FUNCTION_NAMES[name]
+        return name if len(name) == 1 else rf"\operatorname{{{name}}}"
+
+    def _print_Applied(self, expr: nt.Applied) -> str:
+        args = ", ".join(self._print(a) for a in expr.arguments)
+        return rf"{self._function_name(expr.name)}\left({args}\right)"
+
+    def _print_FunctionEntry(self, expr: nt.FunctionEntry) -> str:
+        return (rf"{self._function_name(expr.name)}_{{{self._print(expr.index)}}}"
+                rf"\left({self._print(expr.argument)}\right)")
+
+    def _print_VecShift(self, expr: nt.VecShift) -> str:
+        shift = expr.shift
+        sign, size = ("-", -shift) if shift.could_extract_minus_sign() else ("+", shift)
+        return f"{self._print(expr.vector)} {sign} {self._print(size)}"
+
+    def _print_Text(self, expr: nt.Text) -> str:
+        return rf"\text{{{expr.name}}}"
+
+    def _print_OneIf(self, expr: nt.OneIf) -> str:
+        return rf"1 \text{{ if }} {self._print(expr.event)}"
+
+    def _print_Rounded(self, expr: nt.Rounded) -> str:
+        return expr.decimal()
+
+    def _print_Chain(self, expr: nt.Chain) -> str:
+        out = self._print(expr.terms[0])
+        for rel, term in zip(expr.relations, expr.terms[1:], strict=True):
+            out += (r" \approx " if rel == "approx" else " = ") + self._print(term)
+        return out
+
+    # ---- derivatives and argmax (read back by symrnn.parse) ----
+    def _print_TotalDerivative(self, expr: nt.TotalDerivative) -> str:
+        d = r"\partial " if isinstance(expr, nt.PartialDerivative) else "d"
+        return rf"\frac{{{d}{self._print(expr.expr)}}}{{{d}{self._print(expr.variable)}}}"
+
+    def _print_PartialDerivative(self, expr: nt.PartialDerivative) -> str:
+        return self._print_TotalDerivative(expr)
+
+    def _print_ArgMax(self, expr: nt.ArgMax) -> str:
+        names = ", ".join(self._print(v) for v in expr.variables)
+        return rf"\operatorname{{argmax}}_{{{names}}} {self._print(expr.expr)}"
+
+    # ---- the LSTM section ----
+    def _print_Gate(self, expr: nt.Gate) -> str:
+        return rf"{translate(expr.base)}_{{{self._print(expr.time)}}}"
+
+    def _print_Juxtaposed(self, expr: nt.Juxtaposed) -> str:
+        return " ".join(self._wrap(arg) for arg in expr.factors)
+
+    def _print_VecDerivative(self, expr: nt.VecDerivative) -> str:
+        d = r"\partial " if expr.partial else "d"
+        return rf"\frac{{{d}{self._print(expr.expr)}}}{{{d}{self._print(expr.variable)}}}"
+
+    def _print_Words(self, expr: nt.Words) -> str:
+        return rf"\text{{{expr.text}}}"
+
+    def _print_Table(self, expr: nt.Table) -> str:
+        def cell(c) -> str:
+            return r"\ ".join(self._print(p) for p in c) if isinstance(c, sp.Tuple) else self._print(c)
+        lines = [" & ".join(self._print(h) for h in expr.header)]
+        lines += [" & ".join(cell(c) for c in row) for row in expr.rows]
+        cols = "l" * len(expr.header)
+        return rf"\begin{{array}}{{{cols}}} " + r" \\ ".join(lines) + r" \end{array}"
 
 
 def latex(expr, **settings) -> str:

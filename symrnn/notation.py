@@ -81,7 +81,13 @@ class Vec(MatrixExpr):
     shape = property(lambda self: (self.args[2], sp.Integer(1)))
 
     def _entry(self, i, j, **kwargs):
-        return entry(self.base, i + 1, self.time)
+        if isinstance(i, (int, sp.Integer)):
+            return entry(self.base, i + 1, self.time)
+        n = self.shape[0]
+        if not n.is_Integer:
+            raise ValueError(f"entry {i} of {self.base} needs a numeric size, got {n}")
+        # a symbolic row (a summation index inside MatMul) selects among the entry symbols
+        return sp.Piecewise(*[(entry(self.base, r + 1, self.time), sp.Eq(i, r)) for r in range(int(n))])
 
 
 def matrix(name: str, rows, cols) -> sp.MatrixSymbol:
@@ -271,3 +277,278 @@ class Approx(sp.Expr):
 
 class Assign(Approx):
     """``lhs \\leftarrow rhs``: an update, as in gradient descent."""
+
+
+# ---- the RNN section's notation ---------------------------------------------------------------------------------
+
+
+class Text(sp.Expr):
+    """A word or a tag written as text, ``\\text{Noun}``; the name must be a plain identifier."""
+
+    is_commutative = True
+
+    def __new__(cls, name: str):
+        return super().__new__(cls, sp.Symbol(check_name(name)))
+
+    name = property(lambda self: self.args[0].name)
+
+
+class OneIf(sp.Expr):
+    """``1 \\text{ if } X_t = \\text{ball}``: an entry of the lecture's one-hot definition of ``\\vec{x}_t``."""
+
+    is_commutative = True
+
+    def __new__(cls, event: Is):
+        return super().__new__(cls, event)
+
+    event = property(lambda self: self.args[0])
+
+
+class Rounded(sp.Expr):
+    """An exact value shown as a decimal with ``places`` digits after the point (``0.20``, not ``0.2``).
+
+    The exact value is kept; only printing rounds (half away from zero, as a reader rounds).
+    """
+
+    is_commutative = True
+
+    def __new__(cls, value, places: int = 2):
+        return super().__new__(cls, _sympify(value), sp.Integer(places))
+
+    value = property(lambda self: self.args[0])
+    places = property(lambda self: int(self.args[1]))
+
+    def decimal(self) -> str:
+        return decimal_text(self.value, self.places)
+
+
+def numeric(value, digits: int = 50) -> sp.Float:
+    """A real number expression evaluated to about ``digits`` significant digits, each shared subexpression once.
+
+    Exact RNN states nest: h_t contains every entry of h_{t-1}, so as a tree it grows like N^(2t) although it is
+    small as a graph.  SymPy's ``evalf`` walks the tree; this walks the graph (working with 15 guard digits).
+    """
+    import mpmath
+
+    memo: dict = {}
+
+    def ev(e):
+        if e in memo:
+            return memo[e]
+        if e.is_Rational:
+            out = mpmath.mpf(e.p) / e.q
+        elif e.is_Float:
+            out = mpmath.mpf(e)
+        elif isinstance(e, sp.Add):
+            out = mpmath.fsum(ev(a) for a in e.args)
+        elif isinstance(e, sp.Mul):
+            out = mpmath.fprod(ev(a) for a in e.args)
+        elif isinstance(e, sp.Pow):
+            out = mpmath.power(ev(e.base), ev(e.exp))
+        elif isinstance(e, sp.exp):
+            out = mpmath.exp(ev(e.args[0]))
+        elif isinstance(e, sp.log):
+            out = mpmath.log(ev(e.args[0]))
+        else:
+            out = mpmath.mpf(sp.N(e, mpmath.mp.dps))  # E, pi, other functions: SymPy's own evaluation
+        memo[e] = out
+        return out
+
+    expr = _sympify(value)
+    if expr.free_symbols:
+        raise ValueError(f"{value} has free symbols {sorted(map(str, expr.free_symbols))}: not a number")
+    with mpmath.workdps(digits + 15):
+        result = ev(expr)
+        if isinstance(result, mpmath.mpc):
+            if abs(result.imag) > abs(result) * mpmath.mpf(10) ** (-digits):
+                raise ValueError(f"{value} is not real")
+            result = result.real
+        return sp.Float(result, digits)
+
+
+def decimal_text(value, places: int = 2) -> str:
+    """``value`` (exact or symbolic-numeric) rounded to ``places`` decimals, half away from zero."""
+    import decimal
+
+    digits = numeric(value, places + 30)
+    d = decimal.Decimal(str(digits)).quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
+    return str(abs(d) if d == 0 else d)
+
+
+def rounded(m: sp.MatrixBase, places: int = 2) -> sp.ImmutableMatrix:
+    """A matrix of exact values shown as decimals."""
+    return sp.ImmutableMatrix(m.rows, m.cols, lambda r, c: Rounded(m[r, c], places))
+
+
+class Chain(sp.Basic):
+    """``a = b = c \\approx d``: a chain of relations; ``relations[n]`` joins ``terms[n]`` and ``terms[n + 1]``.
+
+    Relations are ``"="`` or ``"approx"``.
+    """
+
+    RELATIONS = ("=", "approx")
+
+    def __new__(cls, terms, relations):
+        terms, relations = list(terms), list(relations)
+        if len(relations) != len(terms) - 1 or not terms:
+            raise ValueError(f"a chain of {len(terms)} terms needs {max(len(terms) - 1, 0)} relations")
+        bad = [r for r in relations if r not in cls.RELATIONS]
+        if bad:
+            raise ValueError(f"unknown relation {bad[0]!r}: use one of {cls.RELATIONS}")
+        codes = [sp.Integer(cls.RELATIONS.index(r)) for r in relations]
+        return super().__new__(cls, sp.Tuple(*terms), sp.Tuple(*codes))
+
+    terms = property(lambda self: tuple(self.args[0]))
+    relations = property(lambda self: tuple(self.RELATIONS[int(c)] for c in self.args[1]))
+
+
+class VecShift(MatrixExpr):
+    """``\\vec{\\xi} - 1``: a vector with a scalar added to every entry (the lecture's ``\\vec{\\xi} - 1``)."""
+
+    def __new__(cls, vector: MatrixExpr, shift):
+        return super().__new__(cls, vector, _sympify(shift))
+
+    vector = property(lambda self: self.args[0])
+    shift = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[0].shape)
+
+    def _entry(self, i, j, **kwargs):
+        return self.vector[i, j] + self.shift
+
+
+class Applied(MatrixExpr):
+    """A named vector function applied to vectors: the RNN's ``g(U\\vec{h}_{t-1}, W\\vec{x}_t)``, ``softmax(...)``.
+
+    Display only: what the function means is given by :mod:`symrnn.nonlinearities`.  The value has the shape of
+    the first argument.
+    """
+
+    def __new__(cls, name: str, *args: MatrixExpr):
+        if not args:
+            raise ValueError(f"{name} needs at least one argument")
+        return super().__new__(cls, sp.Symbol(check_name(name)), *args)
+
+    name = property(lambda self: self.args[0].name)
+    arguments = property(lambda self: self.args[1:])
+    shape = property(lambda self: self.args[1].shape)
+
+
+class FunctionEntry(sp.Expr):
+    """``\\operatorname{softmax}_j(\\vec{\\xi} - 1)``: entry ``index`` of a named vector function of a vector."""
+
+    is_commutative = True
+
+    def __new__(cls, name: str, index, argument: MatrixExpr):
+        return super().__new__(cls, sp.Symbol(check_name(name)), _sympify(index), argument)
+
+    name = property(lambda self: self.args[0].name)
+    index = property(lambda self: self.args[1])
+    argument = property(lambda self: self.args[2])
+
+
+# ---- derivatives and argmax (read back by symrnn.parse) ---------------------------------------------------------
+
+
+class TotalDerivative(sp.Expr):
+    """``\\frac{d f}{d v}``: the total derivative of ``f`` in ``v``, through every path (as in BPTT's ``d``)."""
+
+    is_commutative = True
+
+    def __new__(cls, expr, variable):
+        return super().__new__(cls, _sympify(expr), _sympify(variable))
+
+    expr = property(lambda self: self.args[0])
+    variable = property(lambda self: self.args[1])
+
+
+class PartialDerivative(TotalDerivative):
+    """``\\frac{\\partial f}{\\partial v}``: the derivative of ``f`` in ``v`` with every other argument held fixed."""
+
+
+class ArgMax(sp.Expr):
+    """``\\operatorname{argmax}_{y_1, \\dots, y_T} f``: the values of ``variables`` that make ``f`` largest."""
+
+    def __new__(cls, expr, variables):
+        return super().__new__(cls, _sympify(expr), sp.Tuple(*variables))
+
+    expr = property(lambda self: self.args[0])
+    variables = property(lambda self: tuple(self.args[1]))
+
+
+# ---- the LSTM section's notation --------------------------------------------------------------------------------
+
+
+class Gate(Vec):
+    """An LSTM gate ``f_t``: a column vector the lecture writes without an arrow (``f_t``, ``i_t``, ``o_t``)."""
+
+
+class Juxtaposed(MatrixExpr):
+    """An elementwise product written as the lecture writes it, by juxtaposition: ``f_t \\vec{c}_{t-1}``.
+
+    Display only; :func:`symrnn.lstm.computational` turns it into a ``HadamardProduct``.
+    """
+
+    def __new__(cls, *factors: MatrixExpr):
+        if len(factors) < 2:
+            raise ValueError("a product needs at least two factors")
+        shapes = {f.shape for f in factors}
+        if len(shapes) != 1:
+            raise ValueError(f"an elementwise product needs equal shapes, got {sorted(map(str, shapes))}")
+        return super().__new__(cls, *factors)
+
+    factors = property(lambda self: self.args)
+    shape = property(lambda self: self.args[0].shape)
+
+    def _entry(self, i, j, **kwargs):
+        return sp.Mul(*[f[i, j] for f in self.args])
+
+
+_WORDS = re.compile(r"^[A-Za-z0-9 .,;:'()+\-/=]+$")
+
+
+class Words(sp.Basic):
+    """A short phrase set as text inside math (a table cell): letters, digits, spaces and plain punctuation only.
+
+    LaTeX specials (backslash, braces, ``$``, ``%``, ``&``, ``#``, ``^``, ``_``, ``~``) are refused, so the text
+    needs no escaping.
+    """
+
+    def __new__(cls, text: str):
+        if not isinstance(text, str) or not _WORDS.match(text):
+            raise ValueError(f"invalid words {text!r}: use letters, digits, spaces and . , ; : ' ( ) + - / =")
+        return super().__new__(cls, sp.Symbol(text))
+
+    text = property(lambda self: self.args[0].name)
+
+
+class Table(sp.Basic):
+    """A table of math: ``header`` (Words) over ``rows``, each a sequence of cells.
+
+    A cell is any printable SymPy object; a ``sp.Tuple`` cell prints its parts one after another (words and
+    math mixed).
+    """
+
+    def __new__(cls, header, rows):
+        header = sp.Tuple(*[h if isinstance(h, Words) else Words(h) for h in header])
+        rows = sp.Tuple(*[sp.Tuple(*row) for row in rows])
+        if any(len(row) != len(header) for row in rows):
+            raise ValueError(f"every row needs {len(header)} cells")
+        return super().__new__(cls, header, rows)
+
+    header = property(lambda self: tuple(self.args[0]))
+    rows = property(lambda self: [tuple(r) for r in self.args[1]])
+
+
+class VecDerivative(MatrixExpr):
+    """``\\frac{d\\mathfrak{L}}{d\\vec{h}_t}``: the derivative of a scalar in a vector, itself a column vector.
+
+    Display only (``partial=True`` prints ``\\partial``); a check maps it to the quantity it names.
+    """
+
+    def __new__(cls, expr, variable: MatrixExpr, partial: bool = False):
+        return super().__new__(cls, _sympify(expr), variable, sp.true if partial else sp.false)
+
+    expr = property(lambda self: self.args[0])
+    variable = property(lambda self: self.args[1])
+    partial = property(lambda self: bool(self.args[2]))
+    shape = property(lambda self: self.args[1].shape)

@@ -46,6 +46,8 @@ def markdown(derivations: Sequence[Derivation], results: Sequence[Result], sourc
                             f"Difference: {cmp.note or 'not explained'}", ""]
         for note in d.notes:
             out += [f"> {note}", ""]
+        for fig in d.figures:
+            out += [f"![{fig.caption}]({fig.name}.png)", "", f"*Figure: {fig.caption}*", ""]
     return "\n".join(out)
 
 
@@ -72,7 +74,7 @@ def tex(derivations: Sequence[Derivation], results: Sequence[Result], source: st
     source = lecture.text() if source is None else source
     by_id = _results_by_id(results)
     out = [r"\documentclass[11pt]{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage[T1]{fontenc}",
-           r"\usepackage{amsmath,amssymb,amsfonts}", r"\usepackage[margin=2.2cm]{geometry}",
+           r"\usepackage{amsmath,amssymb,amsfonts,graphicx}", r"\usepackage[margin=2.2cm]{geometry}",
            r"\allowdisplaybreaks", r"\title{Lecture 25, derived and verified by symrnn}", r"\date{}",
            r"\begin{document}", r"\maketitle", r"\noindent Source: " + tex_text(lecture.CREDIT) + ".", "",
            tex_text(_summary(results)), ""]
@@ -91,6 +93,9 @@ def tex(derivations: Sequence[Derivation], results: Sequence[Result], source: st
                 out += [rf"\noindent\emph{{Lecture, line {cmp.line}: the same equation.}}", ""]
         for note in d.notes:
             out += [r"\begin{quote}" + tex_text(note) + r"\end{quote}", ""]
+        for fig in d.figures:
+            out += [r"\begin{figure}[h]\centering", rf"\includegraphics[width=0.8\linewidth]{{{fig.name}.png}}",
+                    rf"\caption{{{tex_text(fig.caption)}}}", r"\end{figure}", ""]
     out += [r"\end{document}", ""]
     return "\n".join(out)
 

@@ -86,9 +86,38 @@ def _canonical_zero(d: sp.Expr, how: str | None) -> bool:
         return sp.cancel(sp.together(d)) == 0
     if how == "expand":
         return sp.expand(d) == 0
+    if how == "atoms":
+        return atoms_zero(d)
     if how == "exp":  # for real d, exp(d) = 1 iff d = 0: turns sums of logs into one rational function
         return sp.cancel(sp.simplify(sp.exp(d)) - 1) == 0
     return sp.simplify(d) == 0
+
+
+def atoms_zero(d: sp.Expr) -> bool:
+    """A sufficient zero test for expressions built from exp/tanh/log of rational functions.
+
+    Each transcendental atom becomes a fresh symbol (``exp`` split over the terms of its argument, so that
+    ``exp(-a) exp(a) = 1`` survives); if the result is identically 0 as a rational function, so is ``d``.
+    A ``False`` proves nothing: the caller falls back to exact spot checks.
+    """
+    symbols: dict = {}
+    mapping = {}
+    for atom in d.atoms(sp.exp, sp.tanh, sp.log):
+        if isinstance(atom, sp.exp):
+            value = sp.Integer(1)
+            for term in sp.Add.make_args(sp.expand(atom.args[0])):
+                c, rest = term.as_coeff_Mul()
+                if rest == 1:
+                    value *= sp.exp(c)
+                elif c.is_Integer:
+                    value *= symbols.setdefault(("exp", rest), sp.Dummy("A")) ** c
+                else:
+                    value *= symbols.setdefault(("exp", term), sp.Dummy("A"))
+            mapping[atom] = value
+        else:
+            mapping[atom] = symbols.setdefault((type(atom).__name__, atom.args[0]), sp.Dummy("A"))
+    numerator, _ = sp.fraction(sp.together(d.xreplace(mapping)))
+    return sp.expand(numerator) == 0
 
 
 def run_identity(check: Identity, rng: random.Random) -> Outcome:

@@ -242,7 +242,8 @@ def test_kernel_elementwise_functions_hadamard_and_broadcasting():
     b, s = sp.MatrixSymbol("b", N, 1), sp.Symbol("s_{t}", real=True)
     pre = u * h + w * x + b
     expr = sp.HadamardProduct(elementwise(sigmoid, pre), elementwise(sp.tanh, pre)) \
-        + s * sp.OneMatrix(N, 1) - 2 * elementwise(sp.exp, u * h)
+        + s * sp.OneMatrix(N, 1) - 2 * elementwise(sp.exp, u * h) \
+        - elementwise(sp.Lambda(z, 1 - z**2), u.T * h) + sp.HadamardPower(h, 3)
     fn = codegen.kernel([u, w, h, x, b, s], expr, "cell")
     params = list(inspect.signature(fn).parameters)
     assert params == ["U", "W_x", "h_t_1", "x_t", "b", "s_t"]
@@ -253,8 +254,20 @@ def test_kernel_elementwise_functions_hadamard_and_broadcasting():
     un, wn, hn = rng.normal(size=(n, n)), rng.normal(size=(n, k)), rng.normal(size=(n, batch))
     xn, bn, sn = np.eye(k)[:, [0, 3, 1]], rng.normal(size=(n, 1)), rng.normal(size=(1, batch))
     pre_n = un @ hn + wn @ xn + bn
-    expected = 1 / (1 + np.exp(-pre_n)) * np.tanh(pre_n) + sn - 2 * np.exp(un @ hn)
+    expected = 1 / (1 + np.exp(-pre_n)) * np.tanh(pre_n) + sn - 2 * np.exp(un @ hn) \
+        - (1 - (un.T @ hn) ** 2) + hn**3
     np.testing.assert_allclose(fn(un, wn, hn, xn, bn, sn), expected, rtol=1e-13)
+
+
+def test_kernel_computes_a_repeated_elementwise_function_once():
+    a, b = sp.MatrixSymbol("a", N, 1), sp.MatrixSymbol("b", N, 1)
+    expr = elementwise(sp.exp, a) + sp.HadamardProduct(elementwise(sp.exp, a), b) - elementwise(sp.exp, b)
+    fn = codegen.kernel([a, b], expr, "shared")
+    assert inspect.getsource(fn).count("numpy.exp(a)") == 1
+    an, bn = np.array([[0.5, -1.0], [2.0, 0.0]]), np.array([[1.0, 3.0], [-2.0, 0.25]])
+    np.testing.assert_allclose(fn(an, bn), np.exp(an) + np.exp(an) * bn - np.exp(bn), rtol=1e-15)
+    # an unbatched (n,) vector works too, as in the log-forward loop
+    np.testing.assert_allclose(fn(an[:, 0], bn[:, 0]), (np.exp(an) + np.exp(an) * bn - np.exp(bn))[:, 0])
 
 
 def test_kernel_names_are_sanitised_and_unknown_symbols_refused():

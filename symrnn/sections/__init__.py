@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..derivation import Derivation
-from . import hmm
+from . import bptt, hmm, lstm, rnn
 
-#: section id -> builder(seed) of its derivation.  Later sections (rnn, bptt, lstm) are added here.
+#: section id -> builder(seed) of its derivation.  
 SECTIONS: dict[str, Callable[[int], Derivation]] = {
     "hmm": hmm.derivation,
+    "rnn": rnn.derivation,
+    "bptt": bptt.derivation,
+    "lstm": lstm.derivation,
 }
 
 
