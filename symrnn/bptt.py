@@ -343,7 +343,7 @@ def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
         ref = sp.Matrix([sp.diff(phi, e) for e in prev[s]])
         out.append((f"rho_{s}", matcalc.explicit(b.recurrent[s], vals), ref))
     for name, m in params.items():
-        ref = sp.Matrix(m.rows, m.cols, lambda r, c: sp.diff(phi, m[r, c]))
+        ref = sp.Matrix([[sp.diff(phi, m[r, c]) for c in range(m.cols)] for r in range(m.rows)])
         out.append((name, matcalc.explicit(b.param_grads[name], vals), ref))
     return out
 

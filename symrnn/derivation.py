@@ -78,7 +78,7 @@ class Computation:
     description: str
 
 
-Check = Union[Identity, Instances, Refutation, Computation]
+Check = Union[Identity, Instances, Refutation, Computation]  # noqa: UP007 - a runtime alias for Python 3.10
 
 
 @dataclass(frozen=True)

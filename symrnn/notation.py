@@ -218,7 +218,7 @@ def x(k_, t_) -> sp.Indexed:
 
 
 class ScaledMatrix(MatrixExpr):
-    """A matrix shown with a scalar factor, ``\\frac{1}{10}\\begin{bmatrix}...\\end{bmatrix}``; equal to their product."""
+    """A matrix shown with a scalar factor, ``\\frac{1}{10}\\begin{bmatrix}...\\end{bmatrix}``: their product."""
 
     def __new__(cls, factor, entries: sp.Matrix):
         return super().__new__(cls, _sympify(factor), sp.ImmutableMatrix(entries))
@@ -235,7 +235,7 @@ class ScaledMatrix(MatrixExpr):
 
 
 def factored(m: sp.Matrix) -> ScaledMatrix:
-    """Write a rational matrix as ``(1/d) * integer matrix`` with d the least common denominator (the lecture's form)."""
+    """A rational matrix as ``(1/d) * integer matrix``, d the least common denominator (the lecture's form)."""
     d = sp.ilcm(*[sp.Rational(e).q for e in m]) if len(m) else 1
     return ScaledMatrix(sp.Rational(1, d), m * d)
 

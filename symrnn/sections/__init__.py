@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..derivation import Derivation
 from . import bptt, hmm, lstm, rnn
 
-#: section id -> builder(seed) of its derivation.  
+#: section id -> builder(seed) of its derivation.
 SECTIONS: dict[str, Callable[[int], Derivation]] = {
     "hmm": hmm.derivation,
     "rnn": rnn.derivation,

@@ -79,7 +79,7 @@ def _whole(seed: int) -> Iterator[Identity]:
                 run = bptt.run(b, case.params, case.xs, case.ys, case.h0)
                 total = bptt.unrolled_loss(cell, loss, case.params, case.xs, case.ys, case.h0)
                 for name, m in case.params.items():
-                    direct = sp.Matrix(m.rows, m.cols, lambda r, c, m=m: sp.diff(total, m[r, c]))
+                    direct = sp.Matrix([[sp.diff(total, m[r, c]) for c in range(m.cols)] for r in range(m.rows)])
                     yield Identity(run.grads[name], direct, simplifier="atoms", trials=1,
                                    label=f"{label}, N={n}, T=3, dL/d{name}")
             else:
@@ -210,8 +210,8 @@ def _deep_network(seed: int) -> Iterator[Identity]:
                   for e, v in zip(copies[layer][name], case.params[name])}
         run = bptt.run(bptt.derive(cell, loss), case.params, case.xs, case.ys, case.h0)
         for name, m in case.params.items():
-            layered = sp.Matrix(m.rows, m.cols, lambda r, c, name=name: sp.Add(
-                *[sp.diff(total, copies[layer][name][r, c]) for layer in range(3)]).xreplace(shared))
+            layered = sp.Matrix([[sp.Add(*[sp.diff(total, copies[layer][name][r, c]) for layer in range(3)])
+                                  .xreplace(shared) for c in range(m.cols)] for r in range(m.rows)])
             yield Identity(run.grads[name], layered, simplifier="atoms", trials=1,
                            label=f"{label}, T=3, dL/d{name}")
 
