@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
             start = time.perf_counter()
             res = build(Path(out) / name, [name], make_pdf=False)
             times[name] = time.perf_counter() - start
-            print(f"{name:6s} {times[name]:7.1f} s  {sum(r.passed for r in res.results)}/{len(res.results)} checks passed")
+            passed = sum(r.passed for r in res.results)
+            print(f"{name:6s} {times[name]:7.1f} s  {passed}/{len(res.results)} checks passed")
     total = sum(times.values())
     print(f"total  {total:7.1f} s; shares: " + ", ".join(f"{n} {t / total:.0%}" for n, t in times.items()))
     return 0
