@@ -88,6 +88,7 @@ class BuildResult:
     results: list[Result]
     files: list[Path] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    pdf_failed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -113,6 +114,7 @@ def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: 
     if make_pdf:
         made, msg = pdf(tex_source, out, name)
         res.messages.append(msg)
+        res.pdf_failed = made is None and shutil.which("latexmk") is not None
         if made:
             res.files.append(made)
     from .audit import lecture_findings, summary

@@ -39,7 +39,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"  {msg}")
     for f in res.files:
         print(f"  wrote {f}")
-    return 0 if res.ok else 1
+    return 0 if res.ok and not res.pdf_failed else 1
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

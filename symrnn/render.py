@@ -62,11 +62,26 @@ _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
+_UNICODE_MATH = {"\u03a9": r"$\Omega$", "\U0001d50f": r"$\mathfrak{L}$", "\u03a3": r"$\Sigma$", "\u2299": r"$\odot$",
+                 "\u2260": r"$\neq$", "\u2248": r"$\approx$", "\u2202": r"$\partial$", "\u03c3": r"$\sigma$",
+                 "\u03b7": r"$\eta$", "\u03c1": r"$\rho$", "\u03b4": r"$\delta$", "\u03be": r"$\xi$",
+                 "\u03c0": r"$\pi$", "\u2192": r"$\to$", "\u2264": r"$\le$", "\u2265": r"$\ge$",
+                 "\u00d7": r"$\times$", "\u2212": "-", "\u2014": "---", "\u2013": "--", "\u2026": r"\dots{}"}
+
+
+def _tex_char(c: str) -> str:
+    if c in _TEX_SPECIAL:
+        return _TEX_SPECIAL[c]
+    if c in _UNICODE_MATH:
+        return _UNICODE_MATH[c]
+    return c if ord(c) < 128 or c.isalpha() and ord(c) < 0x250 else f"[U+{ord(c):04X}]"
+
+
 def tex_text(text: str) -> str:
-    """Escape prose for LaTeX, keeping ``$...$`` spans as math."""
+    """Escape prose for LaTeX, keeping ``$...$`` spans as math; known Unicode math symbols become LaTeX."""
     parts = re.split(r"(\$[^$]+\$)", text)
     return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1
-                   else "".join(_TEX_SPECIAL.get(c, c) for c in p) for p in parts)
+                   else "".join(_tex_char(c) for c in p) for p in parts)
 
 
 def tex(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None) -> str:
