@@ -620,7 +620,11 @@ class _Parser:
             return sp.MatMul(*merged)
         out = merged[0]
         for f in merged[1:]:
-            out = out * f
+            try:
+                out = out * f
+            except (NotImplementedError, TypeError, ValueError) as exc:  # SymPy refuses the product's factors
+                raise self.error(f"cannot multiply {type(out).__name__} by {type(f).__name__} here ({exc})", start,
+                                 ShapeMismatch) from None
         return out
 
     # -- factors --
@@ -1307,7 +1311,7 @@ def parse_math(text: str, *, notation: Notation = DEFAULT_NOTATION, limits: Limi
         raise TooDeep("expression nests too deeply", parser.peek().pos, text) from None
     except ParseError:
         raise
-    except (ValueError, TypeError, sp.ShapeError, AttributeError) as exc:
+    except (ValueError, TypeError, sp.ShapeError, AttributeError, NotImplementedError) as exc:
         raise Unexpected(f"cannot build this expression: {exc}", parser.peek().pos, text) from None
     return Parsed(expr, tuple(parser.decimals), be.name if be else None, len(parser.readings))
 
