@@ -11,13 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch_compare import RTOL, assert_relative, columns, to_torch, torch  # noqa: F401
 
 from symrnn import losses, lstm
 from symrnn.training import compile_bptt
 
-torch = pytest.importorskip("torch")
-
-RTOL = 1e-10
 SQUARED = losses.squared_error()
 _COMPILED: dict = {}
 
@@ -28,24 +26,6 @@ def compiled(kind: str, n: int, d: int):
         cell = lstm.standard_lstm(n, d) if kind == "standard" else lstm.lecture_lstm(n)
         _COMPILED[key] = compile_bptt(cell, SQUARED)
     return _COMPILED[key]
-
-
-def assert_relative(actual, expected, what: str) -> None:
-    actual = np.asarray(actual, dtype=float)
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected, dtype=float)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    err = np.abs(actual - expected).max() / max(np.abs(expected).max(), 1e-300)
-    assert err <= RTOL, f"{what}: relative difference {err:.2e}"
-
-
-def to_torch(columns: np.ndarray) -> torch.Tensor:
-    """(T, n, B) columns -> torch's (T, B, n)."""
-    return torch.from_numpy(np.ascontiguousarray(columns.transpose(0, 2, 1)))
-
-
-def columns(t: torch.Tensor) -> np.ndarray:
-    """torch's (..., B, n) -> (..., n, B)."""
-    return np.swapaxes(t.detach().numpy(), -1, -2)
 
 
 def torch_module(n: int, d: int, seed: int, bias: bool = True) -> torch.nn.LSTM:

@@ -8,32 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from torch_compare import RTOL, assert_relative, columns, to_torch, torch
 
 from symrnn import cells, losses
 from symrnn.training import compile_bptt, from_torch_gru, from_torch_rnn
 
-torch = pytest.importorskip("torch")
-
 N, D, B, T = 5, 4, 3, 7
-RTOL = 1e-10
-
-
-def assert_relative(actual, expected, what: str) -> None:
-    actual = np.asarray(actual, dtype=float)
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected, dtype=float)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    err = np.abs(actual - expected).max() / max(np.abs(expected).max(), 1e-300)
-    assert err <= RTOL, f"{what}: relative difference {err:.2e}"
-
-
-def batch_first(columns: np.ndarray) -> torch.Tensor:
-    """(T, n, B) columns -> torch's (T, B, n)."""
-    return torch.from_numpy(np.ascontiguousarray(columns.transpose(0, 2, 1)))
-
-
-def states_of(output: torch.Tensor) -> np.ndarray:
-    """torch's (T, B, n) outputs -> (T, n, B) columns."""
-    return output.detach().numpy().transpose(0, 2, 1)
 
 
 def test_lecture_rnn_against_torch_autograd():
@@ -71,14 +51,14 @@ def test_elman_against_torch_rnn():
     rng = np.random.default_rng(12)
     xs, ys, h0 = rng.normal(size=(T, D, B)), rng.normal(size=(T, N, B)), rng.normal(size=(N, B))
 
-    out, _ = module(batch_first(xs), torch.from_numpy(np.ascontiguousarray(h0.T))[None])
-    loss = 0.5 * ((out - batch_first(ys)) ** 2).sum()
+    out, _ = module(to_torch(xs), torch.from_numpy(np.ascontiguousarray(h0.T))[None])
+    loss = 0.5 * ((out - to_torch(ys)) ** 2).sum()
     loss.backward()
 
     compiled = compile_bptt(cells.elman(N, D), losses.squared_error())
     got_loss, grads = compiled.loss_and_grads(params, xs, ys, h0)
     assert abs(got_loss - loss.item()) <= RTOL * abs(loss.item())
-    assert_relative(compiled.forward(params, xs, h0)["h"][1:], states_of(out), "states")
+    assert_relative(compiled.forward(params, xs, h0)["h"][1:], columns(out), "states")
     assert_relative(grads["U"], module.weight_hh_l0.grad, "dL/dU")
     assert_relative(grads["W"], module.weight_ih_l0.grad, "dL/dW")
     assert_relative(grads["b"][:, 0], module.bias_ih_l0.grad, "dL/db vs bias_ih")
@@ -92,14 +72,14 @@ def test_gru_against_torch_gru():
     rng = np.random.default_rng(13)
     xs, ys, h0 = rng.normal(size=(T, D, B)), rng.normal(size=(T, N, B)), rng.normal(size=(N, B))
 
-    out, _ = module(batch_first(xs), torch.from_numpy(np.ascontiguousarray(h0.T))[None])
-    loss = 0.5 * ((out - batch_first(ys)) ** 2).sum()
+    out, _ = module(to_torch(xs), torch.from_numpy(np.ascontiguousarray(h0.T))[None])
+    loss = 0.5 * ((out - to_torch(ys)) ** 2).sum()
     loss.backward()
 
     compiled = compile_bptt(cells.gru(N, D), losses.squared_error())
     got_loss, grads = compiled.loss_and_grads(params, xs, ys, h0)
     assert abs(got_loss - loss.item()) <= RTOL * abs(loss.item())
-    assert_relative(compiled.forward(params, xs, h0)["h"][1:], states_of(out), "states")
+    assert_relative(compiled.forward(params, xs, h0)["h"][1:], columns(out), "states")
     rows = {g: slice(k * N, (k + 1) * N) for k, g in enumerate("rzn")}
     w_ih, w_hh = module.weight_ih_l0.grad, module.weight_hh_l0.grad
     b_ih, b_hh = module.bias_ih_l0.grad, module.bias_hh_l0.grad
