@@ -94,10 +94,15 @@ class LecturePrinter(LatexPrinter):
         return f"P({events})"
 
     def _print_StateSum(self, expr: nt.StateSum) -> str:
-        return rf"\sum_{{{self._print(expr.index)}}} {self._print(expr.expr)}"
+        return rf"\sum_{{{self._print(expr.index)}}} {self._body(expr.expr)}"
 
     def _print_StateMax(self, expr: nt.StateMax) -> str:
-        return rf"\max_{{{self._print(expr.index)}}} {self._print(expr.expr)}"
+        return rf"\max_{{{self._print(expr.index)}}} {self._body(expr.expr)}"
+
+    def _body(self, body) -> str:
+        """A bound operator's body; a sum is parenthesised (``\\sum_{j} a + b`` would read as ``(\\sum_{j} a) + b``)."""
+        text = self._print(body)
+        return rf"\left({text}\right)" if isinstance(body, (sp.Add, sp.MatAdd)) else text
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
         base = translate(str(expr.base.label))
@@ -168,6 +173,9 @@ class LecturePrinter(LatexPrinter):
 
     def _print_PartialDerivative(self, expr: nt.PartialDerivative) -> str:
         return self._print_TotalDerivative(expr)
+
+    def _print_LayerCopy(self, expr: nt.LayerCopy) -> str:
+        return rf"{self._print(expr.matrix)}^{{({self._print(expr.step)})}}"
 
     def _print_ArgMax(self, expr: nt.ArgMax) -> str:
         names = ", ".join(self._print(v) for v in expr.variables)

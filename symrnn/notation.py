@@ -552,3 +552,15 @@ class VecDerivative(MatrixExpr):
     variable = property(lambda self: self.args[1])
     partial = property(lambda self: bool(self.args[2]))
     shape = property(lambda self: self.args[1].shape)
+
+
+class LayerCopy(MatrixExpr):
+    """``U^{(t)}``: the copy of a shared matrix used at step ``t`` when the unrolled network is read as a deep
+    network (one layer per step); ``dL/dU`` is the sum over t of ``dL/dU^{(t)}``."""
+
+    def __new__(cls, matrix: MatrixExpr, step):
+        return super().__new__(cls, matrix, _sympify(step))
+
+    matrix = property(lambda self: self.args[0])
+    step = property(lambda self: self.args[1])
+    shape = property(lambda self: self.args[0].shape)

@@ -1,7 +1,8 @@
 """Reading the lecture's LaTeX back into symrnn's own SymPy objects: the only module that calls a LaTeX parser.
 
 symrnn's grammar reads the notation itself (relations, ``P(A, B | C)``, ``\\vec{h}_t``, comma subscripts,
-``bmatrix``/``cases``, ``\\sum_i``/``\\max_i``/``\\prod``, ``d`` versus ``\\partial``, function application), so
+``bmatrix``/``cases``/``array``, ``\\sum_i``/``\\max_i``/``\\prod``, ``d`` versus ``\\partial``, gradients,
+``\\odot``/``\\oslash``, matrix powers, the LSTM's gates, function application), so
 the result is built from :mod:`symrnn.notation` and compares structurally with what the derivations hold.  Every
 plain-arithmetic piece (``t-1``, ``V+1``, ``\\frac{1}{10}``) is also handed to a latex2sympy backend as an
 independent second reading; the two must agree or the parse fails naming both (:class:`BackendError`).  The
@@ -40,6 +41,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from . import notation as nt
 from .functions import sigmoid
+from .matcalc import Ratio
 
 # ---- errors --------------------------------------------------------------------------------------------------------
 
@@ -122,12 +124,15 @@ class Notation:
     """Sizes that the LaTeX does not show: a vector's length and a matrix's shape, by name.
 
     Vectors default to N entries (``\\vec{x}`` to V+1); matrices to N x N (``W`` and ``W_f``-style names to
-    N x (V+1)).  Keys are names as written (``"U_f"``) or their base letter (``"W"``).
+    N x (V+1)).  Keys are names as written (``"U_f"``) or their base letter (``"W"``); a lower-case name such as
+    ``"b_ii"`` is a matrix (a bias column) only when listed.  ``gates`` names the vectors written without an
+    arrow (the LSTM's ``f_t``, ``i_t``, ``o_t``) with their length; none by default, so ``f_t`` is a scalar.
     """
 
     vectors: Mapping[str, Any] = field(default_factory=_default_vectors)
     matrices: Mapping[str, tuple[Any, Any]] = field(default_factory=_default_matrices)
     default_size: Any = nt.N
+    gates: Mapping[str, Any] = field(default_factory=dict)
 
     def vector_size(self, name: str) -> sp.Expr:
         return _sympify(self.vectors.get(name, self.default_size))
@@ -140,6 +145,39 @@ class Notation:
 
 DEFAULT_LIMITS = Limits()
 DEFAULT_NOTATION = Notation()
+
+
+def notation_of(expr, strict: bool = True) -> Notation:
+    """The sizes an expression itself gives its vectors, gates and matrices, over the defaults.
+
+    A round trip reads an emitted equation with the sizes of the object it was printed from, since LaTeX does not
+    show them.  A name with two sizes in one expression is a ValueError (``strict``) or keeps its first size.
+    """
+    vectors: dict[str, Any] = {}
+    matrices: dict[str, tuple[Any, Any]] = {}
+    gates: dict[str, Any] = {}
+
+    def record(table: dict, name: str, size) -> None:
+        if table.setdefault(name, size) != size and strict:
+            raise ValueError(f"{name} has two sizes in one expression: {table[name]} and {size}")
+
+    items = expr if isinstance(expr, tuple) else (expr,)
+    for item in items:
+        if not isinstance(item, sp.Basic):
+            continue
+        for node in sp.preorder_traversal(item):
+            if isinstance(node, nt.Gate):
+                record(gates, node.base, node.shape[0])
+            elif isinstance(node, nt.Vec):
+                record(vectors, node.base, node.shape[0])
+            elif isinstance(node, sp.MatrixSymbol):
+                name = str(node.name)
+                if name in nt.VECTORS and node.shape[1] == 1:
+                    record(vectors, name, node.shape[0])
+                else:
+                    record(matrices, name, tuple(node.shape))
+    base = DEFAULT_NOTATION
+    return Notation({**base.vectors, **vectors}, {**base.matrices, **matrices}, base.default_size, gates)
 
 # ---- backends ------------------------------------------------------------------------------------------------------
 
@@ -205,12 +243,13 @@ _TEXT_COMMANDS = frozenset({"text", "operatorname", "mathrm", "mathfrak", "mathb
 _ACCENTS = frozenset({"hat", "bar", "tilde"})
 _SPACING = frozenset({",", ";", "!", " ", ":", "quad", "qquad", "displaystyle"})
 _KNOWN = frozenset({"frac", "vec", "sum", "prod", "max", "left", "right", "begin", "end", "dots", "ldots", "cdots",
-                    "vdots", "ddots", "cdot", "times", "odot", "partial", "infty", "exp", "ln", "log", "tanh",
-                    "rightarrow",
+                    "vdots", "ddots", "cdot", "times", "odot", "oslash", "circ", "partial", "infty", "exp", "ln",
+                    "log", "tanh", "rightarrow",
                     *_RELATIONS, *_GREEK, *_TEXT_COMMANDS, *_ACCENTS})
-_ENVIRONMENTS = frozenset({"bmatrix", "cases"})
+_ENVIRONMENTS = frozenset({"bmatrix", "cases", "array"})
 _WORD = re.compile(r"^[A-Za-z]+$")
-_TEXT = re.compile(r"^[A-Za-z0-9 ]*$")
+_TEXT = re.compile(r"^[A-Za-z0-9 .,;:'()+\-/=]*$")  # nt.Words' characters; outside a table only a word is read
+_COLUMNS = re.compile(r"^[lcr]{1,20}$")
 _SYMBOLS = set("+-=<>,|()[]{}^_&'/*;")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 
@@ -223,6 +262,7 @@ class Token:
     end: int
     arg: str = ""  # the braced argument of a text command or environment
     glued: bool = False  # no white space before this token
+    spec: str = ""  # an array's column specification (``ll``)
 
 
 def _deadline_check(deadline: float, pos: int, text: str) -> None:
@@ -280,9 +320,16 @@ def tokenize(text: str, limits: Limits = DEFAULT_LIMITS, deadline: float | None 
                 if "{" in arg or "\\" in arg:
                     raise RefusedName(f"\\{name}{{...}} may hold only letters, digits and spaces", q + 1, text)
                 p = close + 1
+                spec = ""
                 if name in ("begin", "end"):
                     if arg not in _ENVIRONMENTS:
                         raise UnknownMacro(f"unknown environment {arg!r}", q + 1, text)
+                    if name == "begin" and arg == "array":
+                        close = text.find("}", p) if text.startswith("{", p) else -1
+                        spec = text[p + 1:close] if close > 0 else ""
+                        if not _COLUMNS.match(spec):
+                            raise Unexpected("\\begin{array} needs its columns, such as {ll}", p, text)
+                        p = close + 1
                     if name == "begin":
                         stack.append((arg, start))
                     else:
@@ -291,14 +338,15 @@ def tokenize(text: str, limits: Limits = DEFAULT_LIMITS, deadline: float | None 
                         stack.pop()
                 elif name in ("text", "textrm"):
                     if not _TEXT.match(arg):
-                        raise RefusedName(f"\\text{{{arg}}}: only letters, digits and spaces", q + 1, text)
+                        raise RefusedName(f"\\text{{{arg}}}: only letters, digits, spaces and . , ; : ' ( ) + - / =",
+                                          q + 1, text)
                     name = "text"
                 elif not (_WORD.match(arg.strip()) or (name == "mathbf" and arg.strip() == "1")):
                     raise RefusedName(f"\\{name}{{{arg}}}: a name must be letters only", q + 1, text)
                 else:
                     arg = arg.strip()
                 kind = name if name in ("begin", "end") else "text"
-                tokens.append(Token(kind, name, start, p, arg, glued))
+                tokens.append(Token(kind, name, start, p, arg, glued, spec=spec))
                 glued = True
                 if len(stack) > limits.max_depth:
                     raise TooDeep(f"nesting deeper than {limits.max_depth}", start, text)
@@ -393,6 +441,7 @@ class _Parser:
         self.depth = 0
         self.decimals: list[Decimal] = []
         self.readings: dict[str, Any] = {}
+        self.in_table = 0  # inside an array's cell, \text{...} is a cell's words, not a factor
 
     # -- token helpers --
     def peek(self, ahead: int = 0) -> Token:
@@ -516,6 +565,12 @@ class _Parser:
     def combine_sum(self, terms: list, start: Token):
         if len(terms) == 1:
             return terms[0]
+        if any(_summed_matrix(t_) for t_ in terms):  # \sum_{\tau=1}^{t} W\vec{x}_\tau + \vec{h}_0: kept as written
+            shapes = [(t_.function if _summed_matrix(t_) else t_).shape for t_ in terms
+                      if _summed_matrix(t_) or isinstance(t_, MatrixExpr)]
+            if len(shapes) != len(terms) or any(_fits(a, shapes[0]) is False for a in shapes[1:]):
+                raise self.error("a sum of matrices with a term of another shape", start, ShapeMismatch)
+            return sp.Add(*terms, evaluate=False)
         mats = [t_ for t_ in terms if isinstance(t_, MatrixExpr)]
         if not mats:
             return sp.Add(*terms, evaluate=False)
@@ -548,12 +603,12 @@ class _Parser:
         if tok.kind in ("num", "letter", "begin"):
             return True
         if tok.kind == "text":
-            return tok.value != "text" or tok.arg.strip() not in ("if", "otherwise")
+            return tok.value != "text" or (not self.in_table and tok.arg.strip() not in ("if", "otherwise"))
         if tok.kind == "sym":
             return tok.value == "("
         if tok.kind == "cmd":
-            return tok.value not in ("right", "cdot", "times", "odot", "vdots", "cdots", "ddots", "rightarrow",
-                                     *_RELATIONS) or (tok.value == "cdot" and self.at_sym_ahead(1, ")"))
+            return tok.value not in ("right", "cdot", "times", "odot", "oslash", "circ", "vdots", "cdots", "ddots",
+                                     "rightarrow", *_RELATIONS) or (tok.value == "cdot" and self.at_sym_ahead(1, ")"))
         return False
 
     def at_sym_ahead(self, ahead: int, value: str) -> bool:
@@ -565,12 +620,13 @@ class _Parser:
         try:
             start = self.peek()
             segments: list[list[Any]] = [[self.factor()]]
+            ops: list[Token] = []
             while True:
                 if self.at("cmd", "cdot") or self.at("cmd", "times"):
                     self.take()
                     segments[-1].append(self.factor())
-                elif self.at("cmd", "odot"):
-                    self.take()
+                elif self.at("cmd", "odot") or self.at("cmd", "oslash"):
+                    ops.append(self.take())
                     segments.append([self.factor()])
                 elif self.at_sym("/"):
                     op = self.take()
@@ -592,7 +648,13 @@ class _Parser:
                 if _fits(v.shape, values[0].shape) is False:
                     raise self.error(f"\\odot of shapes {_shape(values[0].shape)} and {_shape(v.shape)}", start,
                                      ShapeMismatch)
-            return nt.hadamard(*values)
+            run = [values[0]]  # left to right: a \odot b \oslash c is (a \odot b) \oslash c
+            for op, v in zip(ops, values[1:], strict=True):
+                if op.value == "odot":
+                    run.append(v)
+                else:
+                    run = [Ratio(run[0] if len(run) == 1 else nt.hadamard(*run), v)]
+            return run[0] if len(run) == 1 else nt.hadamard(*run)
         finally:
             self.depth -= 1
 
@@ -602,6 +664,9 @@ class _Parser:
             if merged and isinstance(f, sp.ImmutableMatrix) and not isinstance(merged[-1], MatrixExpr) \
                     and not isinstance(merged[-1], sp.MatrixBase):
                 merged.append(nt.ScaledMatrix(merged.pop(), f))
+            elif merged and isinstance(merged[-1], nt.Gate) and isinstance(f, MatrixExpr) \
+                    and f.shape == merged[-1].shape:
+                merged.append(nt.Juxtaposed(merged.pop(), f))  # the lecture's f_t \vec{c}_{t-1}: entrywise
             else:
                 merged.append(f)
         if len(merged) == 1:
@@ -638,16 +703,44 @@ class _Parser:
             while self.at_sym("^"):
                 tok = self.take()
                 if isinstance(base, MatrixExpr):
-                    sup = self.script_tokens()
-                    if [t_.value for t_ in sup] != ["T"]:
-                        raise self.error("a matrix can only be transposed (^T)", tok, ShapeMismatch)
-                    base = base.T
+                    base = self.matrix_power(base, tok)
                 else:
                     exponent = self.script()
                     base = sp.Pow(base, exponent)
             return base
         finally:
             self.depth -= 1
+
+    def matrix_power(self, base: MatrixExpr, tok: Token) -> MatrixExpr:
+        """What follows ``^`` on a matrix: ``T`` (transpose), ``(t)`` (the copy used at step t), ``\\circ 2`` (an
+        entrywise power) or an exponent (a power of a square matrix)."""
+        braced = self.at_sym("{")
+        ahead = 1 if braced else 0
+        nxt, after = self.peek(ahead), self.peek(ahead + 1)
+        if nxt.kind == "letter" and nxt.value == "T" and (not braced or (after.kind == "sym" and after.value == "}")):
+            self.script_tokens()
+            return base.T
+        if braced and nxt.kind == "sym" and nxt.value == "(":
+            self.take()
+            step = self.group()
+            self.expect_sym("}", "after the step of U^{(t)}")
+            if not isinstance(base, sp.MatrixSymbol) or isinstance(step, MatrixExpr):
+                raise self.error("only a named matrix has a copy per step, U^{(t)}", tok, ShapeMismatch)
+            return nt.LayerCopy(base, step)
+        if nxt.kind == "cmd" and nxt.value == "circ":
+            if braced:
+                self.take()
+            self.take()
+            exponent = self.script()
+            if braced:
+                self.expect_sym("}", "after the entrywise power")
+            if isinstance(exponent, MatrixExpr):
+                raise self.error("an entrywise power needs a number", tok, ShapeMismatch)
+            return sp.HadamardPower(base, exponent)
+        exponent = self.script()
+        if isinstance(exponent, MatrixExpr) or _fits((base.shape[0],), (base.shape[1],)) is not True:
+            raise self.error(f"a power of a {_shape(base.shape)} matrix", tok, ShapeMismatch)
+        return sp.MatPow(base, exponent)
 
     def script_tokens(self) -> list[Token]:
         if self.at_sym("{"):
@@ -828,6 +921,11 @@ class _Parser:
             return nt.Vec(name, indices[0], self.notation.vector_size(name))
         if name in ("X", "Y") and indices is not None and len(indices) == 1:
             return nt.RV(name, indices[0])
+        if indices is not None and len(indices) == 1 and name in self.notation.gates:
+            return nt.Gate(name, indices[0], _sympify(self.notation.gates[name]))
+        declared = _declared_name(name, indices)
+        if declared in self.notation.matrices and not name.isupper():  # a bias column such as b_{ii}
+            return sp.MatrixSymbol(declared, *self.notation.matrix_shape(declared))
         if name.isupper() and len(name) == 1 and name not in "TNVXYP":
             full = name if indices is None else f"{name}_{''.join(_index_name(ix, self, tok) for ix in indices)}"
             return sp.MatrixSymbol(full, *self.notation.matrix_shape(full))
@@ -974,7 +1072,9 @@ class _Parser:
                     (t_.kind == "cmd" and t_.value == "partial")
             if is_marker(first_num) and is_marker(first_den) and a1 - a0 > 1 and b1 - b0 > 1:
                 numer = self.sub_parse(a0 + 1, a1, self.expr)
-                var = self.sub_parse(b0 + 1, b1, self.primary)
+                var = self.sub_parse(b0 + 1, b1, self.factor)
+                if isinstance(var, MatrixExpr) and not isinstance(numer, MatrixExpr):  # a gradient: shaped as var
+                    return nt.VecDerivative(numer, var, partial=marker == "partial")
                 cls = nt.TotalDerivative if marker == "d" else nt.PartialDerivative
                 return cls(numer, var)
         numer = self.sub_parse(a0, a1, self.expr)
@@ -1029,9 +1129,12 @@ class _Parser:
         if self.at_sym("{") and self.peek(2).kind == "sym" and self.peek(2).value == "=":
             self.take()
             var_tok = self.take()
-            if var_tok.kind != "letter":
+            if var_tok.kind == "letter":
+                var = self.letter_symbol(var_tok.value)
+            elif var_tok.kind == "cmd" and var_tok.value in _GREEK:
+                var = self.greek(var_tok.value)
+            else:
                 raise self.error(f"\\{name}'s index must be a letter", var_tok)
-            var = self.letter_symbol(var_tok.value)
             self.expect_sym("=")
             lo = self.index_expr()
             self.expect_sym("}")
@@ -1137,9 +1240,13 @@ class _Parser:
             raise self.error(f"an empty cell in {tok.arg}", tok)
         if tok.arg == "cases":
             return self.cases(rows, tok)
+        if tok.arg == "array":
+            return self.table(rows, tok)
         return self.matrix(rows, tok)
 
     def cell(self, env: str):
+        if env == "array":
+            return self.table_cell()
         if self.peek().kind == "cmd" and self.peek().value in ("vdots", "cdots", "ddots"):
             return _DotsCell(self.take().value)
         if env == "cases" and self.at("text") and self.peek().arg.strip() == "otherwise":
@@ -1153,6 +1260,37 @@ class _Parser:
                 raise self.error("expected '1 \\text{ if } X_t = word'", self.peek())
             return nt.OneIf(nt.Is(event.lhs, event.rhs))
         return value
+
+    def table_cell(self):
+        """A cell of an ``array``: words (``\\text{...}``) and math, one after another (a Tuple if more than one)."""
+        parts = []
+        self.in_table += 1
+        try:
+            while not (self.at_sym("&") or self.peek().kind in ("rowsep", "end", "eof")):
+                tok = self.peek()
+                if tok.kind == "text" and tok.value == "text":
+                    self.take()
+                    try:
+                        parts.append(nt.Words(tok.arg.strip()))
+                    except ValueError:
+                        raise self.error(f"\\text{{{tok.arg}}} is not plain words", tok, RefusedName) from None
+                else:
+                    parts.append(self.relation())
+        finally:
+            self.in_table -= 1
+        if not parts:
+            raise self.error("an empty cell in a table")
+        return parts[0] if len(parts) == 1 else sp.Tuple(*parts)
+
+    def table(self, rows: list, tok: Token):
+        """``\\begin{array}{ll} header \\\\ rows \\end{array}``: a table whose first row is its words."""
+        header, body = rows[0], rows[1:]
+        if len(header) != len(tok.spec) or not all(isinstance(h_, nt.Words) for h_ in header):
+            raise self.error(f"a table's first row must be {len(tok.spec)} headings in \\text{{...}}", tok)
+        if any(len(r) != len(header) for r in body):
+            detail = ", ".join(f"row {n + 2} has {len(r)}" for n, r in enumerate(body))
+            raise ShapeMismatch(f"ragged table of {len(header)} columns: {detail} cells", tok.pos, self.text)
+        return nt.Table(header, body)
 
     def cases(self, rows: list, tok: Token):
         pairs = []
@@ -1229,6 +1367,19 @@ def _fits(a, b) -> bool | None:
 def _explicit(m) -> bool:
     return bool(m.atoms(sp.ImmutableMatrix)) or isinstance(m, (sp.ImmutableMatrix, nt.ScaledMatrix)) or \
         bool(m.atoms(nt.ScaledMatrix))
+
+
+def _declared_name(name: str, indices: list | None) -> str:
+    """``b`` with the subscript ``ii`` as the name ``b_ii`` (empty when the subscript is not letters or digits)."""
+    if indices is None:
+        return name
+    parts = [str(ix) for ix in indices if isinstance(ix, (sp.Symbol, sp.Integer))]
+    ok = len(parts) == len(indices) and all(re.fullmatch(r"[A-Za-z0-9]+", p_) for p_ in parts)
+    return f"{name}_{''.join(parts)}" if ok else ""
+
+
+def _summed_matrix(term) -> bool:
+    return isinstance(term, (sp.Sum, sp.Product)) and isinstance(term.function, MatrixExpr)
 
 
 def _index_name(ix, parser: _Parser, tok: Token) -> str:
@@ -1329,33 +1480,44 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z]+$")
 
 def canonical(expr):
     """A normal form for comparing meaning: symbols without assumptions, bound variables renamed, products and
-    sums re-evaluated, decimals as shown, and a symbol whose name is not a plain word (``Delta_4``,
-    ``u_{1,1}``, ``\\hat{y}``) replaced by what its printed LaTeX means."""
-    return _canonical(expr, {})
+    sums re-evaluated, decimals as shown, a derivative of a scalar in a vector or matrix as the gradient
+    (:class:`symrnn.notation.VecDerivative`), and a symbol whose name is not a plain word (``Delta_4``,
+    ``u_{1,1}``, ``\\hat{y}``, ``\\vec{h}_0``) replaced by what its printed LaTeX means, read with the sizes the
+    expression gives its vectors and matrices."""
+    return _canonical(expr, _Meanings(notation_of(expr, strict=False)))
 
 
-def _symbol_meaning(sym: sp.Symbol, memo: dict):
+@dataclass
+class _Meanings:
+    """What each LaTeX-named symbol of one expression means, read with that expression's sizes."""
+
+    notation: Notation
+    memo: dict = field(default_factory=dict)
+
+
+def _symbol_meaning(sym: sp.Symbol, meanings: _Meanings):
     if _PLAIN_NAME.match(sym.name):
         return sp.Symbol(sym.name)
+    memo = meanings.memo
     if sym.name not in memo:
         from .latex import latex
 
         memo[sym.name] = sp.Symbol(sym.name)  # a fixed point while it is being read
         try:
-            meant = parse(latex(sym), backend=None)
+            meant = parse(latex(sym), backend=None, notation=meanings.notation)
         except ParseError:
             meant = sp.Symbol(sym.name)
         if not (isinstance(meant, sp.Symbol) and meant.name == sym.name):
-            meant = _canonical(meant, memo)
+            meant = _canonical(meant, meanings)
         memo[sym.name] = meant
     return memo[sym.name]
 
 
-def _canonical(expr, memo: dict):
+def _canonical(expr, memo: _Meanings):
     if isinstance(expr, tuple):
         return tuple(_canonical(e, memo) for e in expr)
-    if not isinstance(expr, sp.Basic) or isinstance(expr, (sp.Dummy, sp.Number)):
-        return expr
+    if not isinstance(expr, sp.Basic) or isinstance(expr, (sp.Dummy, sp.Number, nt.Words)):
+        return expr  # a table's words are text, not names to read
     if isinstance(expr, sp.Symbol):
         return _symbol_meaning(expr, memo)
     if isinstance(expr, sp.IndexedBase):
@@ -1368,14 +1530,21 @@ def _canonical(expr, memo: dict):
         return nt.Rounded(sp.Rational(nt.decimal_text(expr.value, expr.places)), expr.places)
     if isinstance(expr, nt.Chain):
         return nt.Chain([_canonical(t_, memo) for t_ in expr.terms], expr.relations)
+    if type(expr) in (nt.TotalDerivative, nt.PartialDerivative):
+        of, var = _canonical(expr.expr, memo), _canonical(expr.variable, memo)
+        if isinstance(var, MatrixExpr) and not isinstance(of, MatrixExpr):  # the same gradient, two classes
+            return nt.VecDerivative(of, var, partial=isinstance(expr, nt.PartialDerivative))
+        return type(expr)(of, var)
     if isinstance(expr, sp.MatrixBase):
         return sp.ImmutableMatrix(expr.rows, expr.cols, [_canonical(e, memo) for e in expr])
     if not expr.args:
         return expr
     args = [_canonical(a, memo) for a in expr.args]
     try:
-        if isinstance(expr, (sp.MatAdd, sp.MatMul)):
+        if isinstance(expr, (sp.MatAdd, sp.MatMul, sp.HadamardProduct)):  # \odot commutes: factors in order
             return expr.func(*args).doit(deep=False)
+        if isinstance(expr, sp.Pow) and isinstance(args[0], sp.Rational) and args[0].p == 1 and args[0].q > 1:
+            return sp.Pow(sp.Integer(args[0].q), -args[1])  # (1/2)^t as 2^(-t), the form SymPy evaluates it to
         if isinstance(expr, sp.Piecewise):
             return sp.Piecewise(*[(a.args[0], a.args[1]) for a in args])
         if isinstance(expr, Relational):
@@ -1458,5 +1627,5 @@ def check_lambdifiable(expr) -> None:
 
 __all__ = ["BACKENDS", "Backend", "BackendError", "Decimal", "EmptyInput", "Limits", "Notation", "ParseError",
            "Parsed", "RefusedName", "ShapeMismatch", "Timeout", "TooDeep", "TooLong", "Unbalanced", "Unexpected",
-           "UnknownMacro", "available_backends", "canonical", "check_lambdifiable", "load_backend", "parse",
-           "parse_math", "same", "tokenize"]
+           "UnknownMacro", "available_backends", "canonical", "check_lambdifiable", "load_backend", "notation_of",
+           "parse", "parse_math", "same", "tokenize"]

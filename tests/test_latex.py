@@ -88,3 +88,14 @@ def test_lecture_equations_are_found_with_line_numbers():
     assert lecture.find(src, "b ").text == "y"
     with pytest.raises(LookupError):
         lecture.find(src, "zzz")
+
+
+def test_a_bound_operator_parenthesises_a_sum_so_it_reads_back_as_one_body():
+    a, b = sp.IndexedBase("a")[j, t], sp.IndexedBase("b")[j, t]
+    assert latex(nt.StateSum(sp.Add(a, b), j)) == r"\sum_{j} \left(a_{j,t} + b_{j,t}\right)"
+    assert latex(nt.StateMax(a * b, j)) == r"\max_{j} a_{j,t} b_{j,t}"  # a product needs none
+
+
+def test_the_copy_of_a_matrix_at_one_step():
+    assert latex(nt.LayerCopy(nt.matrix("U", N, N), t)) == "U^{(t)}"
+    assert latex(nt.LayerCopy(nt.matrix("U_f", N, N), t - 1)) == "U_{f}^{(t - 1)}"

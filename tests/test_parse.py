@@ -8,11 +8,13 @@ import sympy as sp
 from symrnn import lecture
 from symrnn import notation as nt
 from symrnn.functions import sigmoid
+from symrnn.matcalc import Ratio
 from symrnn.parse import (
     Backend,
     BackendError,
     Notation,
     ParseError,
+    RefusedName,
     ShapeMismatch,
     Unexpected,
     available_backends,
@@ -165,3 +167,79 @@ def test_names_are_checked_before_code_generation():
     for text in (r"\operatorname{exec}(x)", r"\mathfrak{L} + 1", r"\operatorname{print}"):
         with pytest.raises(ValueError, match="refused before code generation"):
             check_lambdifiable(parse(text, backend="none"))
+
+
+L = sp.Symbol(r"\mathfrak{L}")
+tau = sp.Symbol("tau")
+DEFAULT_READINGS = [  # the bptt and lstm sections' notation, with the default sizes
+    (r"\vec{y}_t \oslash \vec{h}_t", Ratio(nt.Vec("y", t, N), h_t)),  # entrywise division
+    (r"\vec{y}_t \odot \vec{c}_t \oslash \vec{h}_t",  # left to right
+     Ratio(nt.hadamard(nt.Vec("y", t, N), nt.Vec("c", t, N)), h_t)),
+    (r"U^{t}", sp.MatPow(U, t)),  # a power of a square matrix
+    (r"U^{T}", U.T),  # T after a matrix is its transpose
+    (r"U^{(t)}", nt.LayerCopy(U, t)),  # the copy of U used at step t
+    (r"\frac{d\mathfrak{L}}{dU^{(t)}}", nt.VecDerivative(L, nt.LayerCopy(U, t))),
+    (r"\frac{d\mathfrak{L}}{d\vec{h}_t}", nt.VecDerivative(L, h_t)),  # a gradient has the vector's shape
+    (r"\frac{\partial \vec{h}_t}{\partial \vec{h}_0}", nt.PartialDerivative(h_t, nt.Vec("h", 0, N))),  # a Jacobian
+    (r"\tanh\left(\vec{h}_t\right)^{\circ {2}}", sp.HadamardPower(h_t.applyfunc(sp.tanh), 2)),
+    (r"\sum_{\tau=1}^{t} \vec{h}_\tau", sp.Sum(nt.Vec("h", tau, N), (tau, 1, t))),  # a Greek index
+    (r"\sum_{j} \left(h_{j,t} + h_{j,t-1}\right)", nt.StateSum(nt.h(j, t) + nt.h(j, t - 1), j)),
+    (r"f_t \vec{h}_t", sp.IndexedBase("f")[t] * h_t),  # without declared gates f_t is a number
+    (r"\begin{array}{ll} \text{name} & \text{PyTorch (nn.LSTM)} \\ \text{rate}\ \eta & h_{j,t} \end{array}",
+     nt.Table(["name", "PyTorch (nn.LSTM)"], [[sp.Tuple(nt.Words("rate"), nt.eta), nt.h(j, t)]])),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DEFAULT_READINGS, ids=[c[0][:40] for c in DEFAULT_READINGS])
+def test_the_bptt_and_lstm_notation_reads_as_symrnn_objects(text, expected):
+    assert same(parse(text, backend="none"), expected) in ("structural", "canonical")
+
+
+LSTM = Notation(vectors={"x": N}, matrices={"U_f": (N, N), "b_ii": (N, 1)}, gates={"f": N, "i": N, "o": N})
+f_t, i_t, o_t = (nt.Gate(g, t, N) for g in "fio")
+LSTM_READINGS = [  # gates declared: written without arrows, N-vectors, juxtaposition is entrywise
+    (r"\vec{c}_t = f_t \vec{c}_{t-1} + i_t \vec{x}_t",
+     sp.Eq(nt.Vec("c", t, N), sp.MatAdd(nt.Juxtaposed(f_t, nt.Vec("c", t - 1, N)),
+                                       nt.Juxtaposed(i_t, nt.Vec("x", t, N))), evaluate=False)),
+    (r"o_t \odot \frac{d\mathfrak{L}}{d\vec{h}_t}", nt.hadamard(o_t, nt.VecDerivative(L, h_t))),
+    (r"\frac{\partial \mathfrak{L}}{\partial U_f}", nt.VecDerivative(L, nt.matrix("U_f", N, N), partial=True)),
+    (r"\mathbf{1} - f_{t+1}", sp.MatAdd(sp.OneMatrix(N, 1), -nt.Gate("f", t + 1, N))),
+    (r"b_{ii}", sp.MatrixSymbol("b_ii", N, 1)),  # a declared lower-case name is a column
+    (r"f_{i,j}", sp.IndexedBase("f")[i, j]),  # two indices: an entry, not the gate
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LSTM_READINGS, ids=[c[0][:40] for c in LSTM_READINGS])
+def test_declared_gates_read_as_the_lstm_section_writes_them(text, expected):
+    assert same(parse(text, backend="none", notation=LSTM), expected) in ("structural", "canonical")
+
+
+def test_a_gradient_is_the_same_whichever_class_holds_it():
+    """bptt writes dL/dU as TotalDerivative, lstm as VecDerivative: one meaning, so one canonical form; the partial
+    derivative stays another thing."""
+    assert same(nt.TotalDerivative(L, U), nt.VecDerivative(L, U)) == "canonical"
+    assert same(nt.PartialDerivative(L, U), nt.VecDerivative(L, U, partial=True)) == "canonical"
+    assert same(nt.TotalDerivative(L, U), nt.VecDerivative(L, U, partial=True)) is None
+    assert same(nt.VecDerivative(L, U), nt.VecDerivative(L, nt.matrix("W", N, V + 1))) is None
+
+
+def test_a_symbol_named_by_its_latex_means_it_with_the_expression_s_sizes():
+    one = nt.Vec("h", 0, 1)
+    shown = sp.Eq(nt.Vec("h", t, 1), sp.Rational(1, 2) ** t * sp.Symbol(r"\vec{h}_0"), evaluate=False)
+    assert same(shown, sp.Eq(nt.Vec("h", t, 1), sp.Rational(1, 2) ** t * one, evaluate=False)) == "canonical"
+    assert same(shown, sp.Eq(nt.Vec("h", t, 1), sp.Rational(1, 2) ** t * nt.Vec("h", 1, 1), evaluate=False)) is None
+
+
+def test_new_constructs_refuse_what_does_not_fit():
+    with pytest.raises(ShapeMismatch, match="a power of a N x 1 matrix"):
+        parse(r"\vec{h}_t^{2}", backend="none")
+    with pytest.raises(ShapeMismatch, match="ragged table of 2 columns: row 2 has 1"):
+        parse(r"\begin{array}{ll} \text{a} & \text{b} \\ x \end{array}", backend="none")
+    with pytest.raises(Unexpected, match="first row must be 2 headings"):
+        parse(r"\begin{array}{ll} x & \text{b} \end{array}", backend="none")
+    with pytest.raises(Unexpected, match="needs its columns"):
+        parse(r"\begin{array} x \end{array}", backend="none")
+    with pytest.raises(RefusedName):  # punctuation is a table's words only, never a name
+        parse(r"\text{PyTorch (nn.LSTM)} + x", backend="none")
+    with pytest.raises(ShapeMismatch, match="odot joins matrices"):
+        parse(r"x \oslash \vec{h}_t", backend="none")

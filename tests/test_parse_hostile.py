@@ -12,11 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symrnn.parse as parse_mod
+from symrnn import notation as nt
 from symrnn.parse import (
     EmptyInput,
     Limits,
+    Notation,
     ParseError,
     RefusedName,
+    ShapeMismatch,
     Timeout,
     TooDeep,
     TooLong,
@@ -65,6 +68,17 @@ HOSTILE = [
     (r"\frac{1}{}", Unexpected),
     (r"P(Y_t = j |", Unbalanced),
     (r"\sum^T x", Unexpected),
+    # tables, entrywise operators and powers (the bptt and lstm sections' notation)
+    (r"\begin{array}{l;x} a \end{array}", Unexpected),
+    (r"\begin{array} a \end{array}", Unexpected),
+    (r"\begin{array}{l} \text{\input{x}} \end{array}", RefusedName),
+    (r"\begin{array}{l} \text{a} \\ b", Unbalanced),
+    (r"\begin{array}{" + "l" * 50 + r"} a \end{array}", Unexpected),
+    (r"\text{$(rm -rf /)} x", RefusedName),
+    (r"U^{(\vec{h}_t)}", ShapeMismatch),
+    (r"U^{\circ {\vec{h}_t}}", ShapeMismatch),
+    (r"\vec{h}_t \oslash", Unexpected),
+    (r"U^{\circ", Unbalanced),
 ]
 
 
@@ -136,9 +150,12 @@ def test_non_text_input_is_a_type_error():
         parse(b"x", backend="none")  # type: ignore[arg-type]
 
 
+GATES = Notation(gates={"f": nt.N, "i": nt.N, "o": nt.N})
 FRAGMENTS = ["x", "y_t", r"\vec{h}_t", "U", "1", "0.5", "+", "-", "=", "(", ")", "{", "}", "_", "^", ",", "|",
              r"\frac", r"\sum_i", r"\left(", r"\right)", r"\exp", r"\ln", "P(", r"\begin{bmatrix}", r"\end{bmatrix}",
-             r"\\", "&", r"\approx", r"\dots", r"\operatorname{f}", r"\text{w}", r"\sigma", "g(", " "]
+             r"\\", "&", r"\approx", r"\dots", r"\operatorname{f}", r"\text{w}", r"\sigma", "g(", " ",
+             r"\odot", r"\oslash", r"^{\circ 2}", "^{(t)}", "f_t", r"\begin{array}{ll}", r"\end{array}",
+             r"\text{a (b)}", r"\frac{d\mathfrak{L}}{d", r"\sum_{\tau=1}^{t}"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -146,11 +163,20 @@ FRAGMENTS = ["x", "y_t", r"\vec{h}_t", "U", "1", "0.5", "+", "-", "=", "(", ")",
 def test_any_token_soup_parses_or_raises_a_parse_error(parts):
     text = "".join(parts)
     start = time.perf_counter()
-    try:
-        parse(text, backend="none")
-    except ParseError:
-        pass
-    assert time.perf_counter() - start < 1.0
+    for notation in (None, GATES):  # f_t a number, then a gate
+        try:
+            parse(text, backend="none", **({"notation": notation} if notation else {}))
+        except ParseError:
+            pass
+    assert time.perf_counter() - start < 2.0
+
+
+def test_a_table_s_words_are_inert_text():
+    """A table cell's \\text{...} may hold punctuation (symrnn prints "PyTorch (nn.LSTM)"): it is kept as words,
+    never read as a name or handed to anything that evaluates."""
+    with nothing_executes():
+        table = parse(r"\begin{array}{l} \text{'); import os; ('} \end{array}", backend="none")
+    assert table.header[0].text == "'); import os; ('" and not hasattr(builtins, "os")
 
 
 def test_parse_module_never_names_an_evaluator():

@@ -501,8 +501,8 @@ def _packing_check(rng: random.Random) -> Outcome:
 
 
 def _differences_check(rng: random.Random) -> Outcome:
-    lecture, standard = lstm.lecture_lstm(), lstm.standard_lstm()
-    for cell, shown in ((lecture, lstm.lecture_equations()), (standard, lstm.standard_equations())):
+    lecture, standard = lstm.lecture_lstm(), lstm.standard_lstm(N, N)  # the table's input: one x_t, D = N
+    for cell, shown in ((lecture, lstm.lecture_equations()), (standard, lstm.standard_equations(N, N))):
         defs = lstm.step_definitions(cell)
         for key, e in shown.items():
             target = cell.step()[key] if key in cell.states else lstm.gates(cell)[key]
@@ -522,13 +522,16 @@ def _differences_check(rng: random.Random) -> Outcome:
     gap_h = max(abs(nt.numeric(a["h"][r] - b["h"][r], 30)) for r in range(n))
     if not (gap_c > 1e-20 and gap_h > 1e-20):
         return _fail(Evidence.EXACT, "the two cells agreed at the random point")
-    return _ok(Evidence.EXACT, "every equation in the table is its cell's step (symbolic N); with equal weights and "
-                               f"zero biases the two cells still differ at a random rational point: c_1 by up to "
+    return _ok(Evidence.EXACT, "every equation in the table is its cell's step (symbolic N, D = N); with equal "
+                               "weights and zero biases the two cells still differ at a random rational point: c_1 "
+                               "by up to "
                                f"{nt.decimal_text(gap_c, 3)}, h_1 by up to {nt.decimal_text(gap_h, 3)} (30 digits)")
 
 
 def _table() -> nt.Table:
-    lec, std = lstm.lecture_equations(), lstm.standard_equations()
+    """Both cells on one input x_t: the standard LSTM with D = N, the size the lecture's cell needs (each name has
+    one size in the table, so the printed table reads back as the object it was printed from)."""
+    lec, std = lstm.lecture_equations(), lstm.standard_equations(N, N)
     W = nt.Words  # noqa: N806
 
     def biases(g):
@@ -538,7 +541,7 @@ def _table() -> nt.Table:
         [W("forget gate"), lec["f"], std["f"], biases("f")],
         [W("input gate"), lec["i"], std["i"], biases("i")],
         [W("output gate"), lec["o"], std["o"], biases("o")],
-        [W("candidate"), W("none"), std["g"], sp.Tuple(W("a tanh layer of"), vec("x", t, D_), W("and"),
+        [W("candidate"), W("none"), std["g"], sp.Tuple(W("a tanh layer of"), vec("x", t), W("and"),
                                                        vec("h", t - 1))],
         [W("cell"), lec["c"], std["c"], sp.Tuple(gate("g", t), W("in place of"), vec("x", t))],
         [W("output"), lec["h"], std["h"], sp.Tuple(W("tanh keeps"), vec("h", t), W("between -1 and 1"))],
@@ -759,7 +762,7 @@ def derivation(seed: int = 0) -> Derivation:
              _table(),
              "Same gates, same cell recursion; the standard LSTM adds biases, passes the input through a learned "
              "tanh layer g_t before writing it (so its input may have any size D, where the lecture's needs D = "
-             "N), and squashes the output.",
+             "N), and squashes the output. The table feeds both the same x_t (D = N).",
              Computation(_differences_check, "the table's equations and the difference")),
         Step("standard-bptt", "BPTT through the standard LSTM",
              eq(dL(c_t), sp.MatAdd(odot(gate("o", t), tanh_slope(c_t), dL(h_t)),
