@@ -348,24 +348,12 @@ def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
     return out
 
 
-def direct_gradient_at(cell: Cell, loss: Loss, case: Case, digits: int = 60) -> dict[str, sp.Matrix]:
-    """``dL/dtheta`` at the case's rational point by sp.diff, one weight at a time.
-
-    Each weight in turn becomes a symbol (the others keep their exact values); the unrolled loss is then an
-    expression of one variable, differentiated exactly and evaluated to ``digits`` digits.
-    """
-    out = {}
-    for name, m in case.params.items():
-        grad = sp.zeros(m.rows, m.cols)
-        for r in range(m.rows):
-            for c in range(m.cols):
-                s = sp.Dummy("theta", real=True)
-                trial = {n: (v.copy() if n == name else v) for n, v in case.params.items()}
-                trial[name][r, c] = s
-                total = unrolled_loss(cell, loss, trial, case.xs, case.ys, case.h0)
-                grad[r, c] = sp.diff(total, s).xreplace({s: m[r, c]}).evalf(digits)
-        out[name] = grad
-    return out
+def whole_identities(b: BPTT, case: Case) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
+    """``(name, BPTT's dL/dtheta, sp.diff of the unrolled loss)`` for every parameter (small T only)."""
+    cell = b.cell
+    run_ = run(b, case.params, case.xs, case.ys, case.h0)
+    total = unrolled_loss(cell, b.loss, case.params, case.xs, case.ys, case.h0)
+    return [(name, run_.grads[name], m.applyfunc(lambda e: sp.diff(total, e))) for name, m in case.params.items()]
 
 
 def gradient_at(b: BPTT, case: Case, digits: int = 60) -> dict[str, sp.Matrix]:

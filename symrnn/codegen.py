@@ -20,7 +20,7 @@ from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.numpy import NumPyPrinter
 
-from .notation import Vec
+from .notation import Vec, apply_entrywise
 
 #: Names the generated module already uses; an argument with one of these names gets a trailing underscore.
 _TAKEN = frozenset({"numpy", "builtins", "range", "math", "scipy", "sympy"})
@@ -219,7 +219,7 @@ def _tag_elementwise(expr: sp.Basic, tags: dict[sp.Lambda, sp.Dummy]) -> sp.Basi
 
 def _untag(expr: sp.Basic, functions: dict[sp.Dummy, sp.Lambda]) -> sp.Basic:
     if isinstance(expr, _Tagged):
-        return ElementwiseApplyFunction(functions[expr.args[0]], _untag(expr.args[1], functions))
+        return apply_entrywise(functions[expr.args[0]], _untag(expr.args[1], functions))
     if not expr.args or isinstance(expr, (sp.MatrixSymbol, Vec)):
         return expr
     return expr.func(*[_untag(a, functions) for a in expr.args])

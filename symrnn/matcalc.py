@@ -20,7 +20,7 @@ from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .functions import sigmoid
-from .notation import Vec
+from .notation import Vec, apply_entrywise
 
 
 class Softmax(MatrixExpr):
@@ -118,11 +118,11 @@ def _elementwise_derivative(node: ElementwiseApplyFunction) -> MatrixExpr:
     body = fn.expr
     if isinstance(body, sp.Function) and body.args == (var,) and body.func in _BY_OUTPUT:
         d = sp.Dummy("y")
-        return ElementwiseApplyFunction(sp.Lambda(d, _BY_OUTPUT[body.func](d)), node)
+        return apply_entrywise(sp.Lambda(d, _BY_OUTPUT[body.func](d)), node)
     deriv = sp.diff(body, var)
     if deriv.is_number:
         return deriv * sp.OneMatrix(*node.shape)
-    return ElementwiseApplyFunction(sp.Lambda(var, deriv), node.expr)
+    return apply_entrywise(sp.Lambda(var, deriv), node.expr)
 
 
 def vjp(expr: MatrixExpr, grad: MatrixExpr, wrt: Iterable[MatrixExpr]) -> dict[MatrixExpr, MatrixExpr]:
@@ -167,6 +167,14 @@ def _backprop(node, grad, wanted: set, out: dict) -> None:
         for n, arg in enumerate(node.args):
             others = node.args[:n] + node.args[n + 1:]
             _backprop(arg, sp.HadamardProduct(grad, *others), wanted, out)
+    elif isinstance(node, sp.MatPow) and node.exp.is_Integer and node.exp > 1:  # SymPy's a a for 1 x 1 a
+        a, k = node.base, int(node.exp)
+        powers = [sp.Identity(a.rows) if i == 0 else a if i == 1 else sp.MatPow(a, i) for i in range(k)]
+        _backprop(a, _total([sp.MatMul(powers[i].T, grad, powers[k - 1 - i].T) for i in range(k)]), wanted, out)
+    elif isinstance(node, sp.HadamardPower) and node.exp.is_Integer and node.exp > 1:
+        k = node.exp
+        factor = node.base if k == 2 else sp.HadamardPower(node.base, k - 1)
+        _backprop(node.base, k * sp.HadamardProduct(grad, factor), wanted, out)
     elif isinstance(node, LogSoftmax):
         s = Softmax(node.arg)
         _backprop(node.arg, grad - sp.HadamardProduct(s, column_sums(grad)), wanted, out)
@@ -217,6 +225,10 @@ def _explicit(node, values):
         return sp.ImmutableMatrix(num.shape[0], num.shape[1], lambda i, j: num[i, j] / den[i, j])
     if isinstance(node, ElementwiseApplyFunction):
         return _explicit(node.expr, values).applyfunc(node.function)
+    if isinstance(node, sp.HadamardPower):
+        return _explicit(node.base, values).applyfunc(lambda e: e ** node.exp)
+    if isinstance(node, sp.MatPow) and node.exp.is_Integer and node.exp > 0:
+        return _explicit(node.base, values) ** int(node.exp)
     if isinstance(node, sp.Transpose):
         return _explicit(node.arg, values).T
     if isinstance(node, sp.MatrixBase):
@@ -234,8 +246,19 @@ def evaluate(expr, values: Mapping[MatrixExpr, object], fn_module: str = "mpmath
     def ev(node):
         if node in values:
             return values[node]
-        if isinstance(node, sp.OneMatrix):
+        if isinstance(node, sp.OneMatrix):  # SymPy writes the 1 x 1 one as Identity(1)
             return np.ones(tuple(int(n) for n in node.shape), dtype=object if fn_module == "mpmath" else float)
+        if isinstance(node, sp.Identity):
+            one, n = _number(1, fn_module), int(node.rows)
+            return np.array([[one if r == c else 0 * one for c in range(n)] for r in range(n)],
+                            dtype=object if fn_module == "mpmath" else float)
+        if isinstance(node, sp.HadamardPower):  # SymPy's own spelling of h (.) h
+            return ev(node.base) ** int(node.exp)
+        if isinstance(node, sp.MatPow) and node.exp.is_Integer and node.exp > 0:
+            base, out = ev(node.base), None
+            for _ in range(int(node.exp)):
+                out = base if out is None else out.dot(base)
+            return out
         if isinstance(node, sp.MatAdd):
             parts = [ev(a) for a in node.args]
             return sum(parts[1:], parts[0])

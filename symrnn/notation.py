@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import sympy as sp
 from sympy.core.sympify import _sympify  # strict: refuses strings, so no text is ever parsed here
 from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 # Index and size symbols.  Sizes are positive integers; indices are integers.
 t, q, i, j, k = sp.symbols("t q i j k", integer=True, positive=True)
@@ -99,6 +100,25 @@ def matrix(name: str, rows, cols) -> sp.MatrixSymbol:
 def elementwise(fn, expr: MatrixExpr) -> MatrixExpr:
     """Apply a scalar SymPy function entrywise to a matrix expression (printed ``\\exp\\left(...\\right)``)."""
     return expr.applyfunc(fn)
+
+
+class _EntrywiseOnOne(ElementwiseApplyFunction):
+    """An entrywise function of a 1 x 1 matrix expression, kept as one.
+
+    SymPy's constructor passes a 1 x 1 argument to the function as if it were a scalar, and ``Lambda(y, y (1 - y))``
+    of a matrix expression fails inside MatMul; this class is rebuilt (by xreplace, subs, doit) without that
+    shortcut. Printers reach it through ``_print_ElementwiseApplyFunction``.
+    """
+
+    def __new__(cls, function, expr):
+        return MatrixExpr.__new__(cls, function, _sympify(expr))
+
+
+def apply_entrywise(fn: sp.Lambda, expr: MatrixExpr) -> MatrixExpr:
+    """``ElementwiseApplyFunction(fn, expr)``, also when ``expr`` is 1 x 1."""
+    if expr.shape == (1, 1):
+        return _EntrywiseOnOne(fn, expr)
+    return ElementwiseApplyFunction(fn, expr)
 
 
 def hadamard(*factors: MatrixExpr) -> MatrixExpr:

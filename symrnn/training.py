@@ -62,7 +62,7 @@ def _loss_candidates(h: MatrixExpr, y: MatrixExpr, log_h: MatrixExpr) -> dict[st
     return {
         CROSS_ENTROPY: -sp.MatMul(ones, sp.HadamardProduct(y, log_h)),
         # an elementwise square: SymPy turns (h - y) o (h - y) into a HadamardPower, which matcalc cannot expand
-        SQUARED_ERROR: sp.MatMul(ones, (h - y).applyfunc(sp.Lambda(e, e**2 / 2))),
+        SQUARED_ERROR: sp.MatMul(ones, nt.apply_entrywise(sp.Lambda(e, e**2 / 2), h - y)),
     }
 
 
@@ -83,7 +83,8 @@ def _loss_term(loss: Loss, n: int) -> str:
         term = None
     rng = np.random.default_rng(0)
     hn, yn = rng.uniform(0.1, 1.0, size=(min(n, 8), 1)), rng.uniform(0.0, 1.0, size=(min(n, 8), 1))
-    for kind, form in _loss_candidates(h, y, h.applyfunc(sp.log)).items():
+    log = sp.Dummy("e")
+    for kind, form in _loss_candidates(h, y, nt.apply_entrywise(sp.Lambda(log, sp.log(log)), h)).items():
         if term is None or sp.expand(term - matcalc.explicit(form, {h: hv, y: yv})[0, 0]) != 0:
             continue
         want = {CROSS_ENTROPY: -(yn * np.log(hn)).sum(), SQUARED_ERROR: ((hn - yn) ** 2).sum() / 2}[kind]
@@ -155,7 +156,7 @@ def _split_saved(exprs: list[MatrixExpr], forward: set, backward: set) -> tuple[
         if isinstance(node, ElementwiseApplyFunction):
             inner = node.expr
             if isinstance(inner, (ElementwiseApplyFunction, matcalc.Softmax)):
-                return ElementwiseApplyFunction(node.function, visit(inner))
+                return nt.apply_entrywise(node.function, visit(inner))
             return save(node)
         if isinstance(node, sp.MatMul):
             coeff, mats = node.as_coeff_matrices()

@@ -12,6 +12,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .derivation import Computation, Derivation, Evidence, Identity, Instances, Outcome, Refutation, Step
 from .latex import latex
+from .zero_test import atoms_zero, graph_value, symbols_of
 
 _NUMERIC_EQUAL = "equal as exact numbers"
 _ORDER = [Evidence.SYMBOLIC, Evidence.EXACT, Evidence.NUMERIC]
@@ -38,7 +39,7 @@ def differences(lhs, rhs) -> list[sp.Expr]:
 
 
 def _free(expr) -> set:
-    return set().union(*(e.free_symbols for e in _entries(expr)[1]))
+    return symbols_of(_entries(expr)[1])
 
 
 def random_point(symbols: Iterable[sp.Symbol], rng: random.Random) -> dict:
@@ -58,14 +59,16 @@ def _value_is_zero(d: sp.Expr) -> bool | None:
     """Exact when ``d`` is rational; to 50 digits otherwise; None when it does not evaluate to a number."""
     if d.is_Rational:
         return d == 0
-    value = d.evalf(50)
-    if not value.is_number or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        return None
+    value = graph_value(d, 80)
+    if value is None:
+        value = d.evalf(50)
+        if not value.is_number or value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return None
     return bool(abs(value) < sp.Float("1e-40", 50))
 
 
 def _spot_check(diffs: Sequence[sp.Expr], trials: int, sampler, rng) -> tuple[bool, str]:
-    symbols = set().union(*(d.free_symbols for d in diffs))
+    symbols = symbols_of(diffs)
     for n in range(trials):
         point = sampler(rng) if sampler else random_point(symbols, rng)
         for idx, d in enumerate(diffs):
@@ -86,38 +89,9 @@ def _canonical_zero(d: sp.Expr, how: str | None) -> bool:
         return sp.cancel(sp.together(d)) == 0
     if how == "expand":
         return sp.expand(d) == 0
-    if how == "atoms":
-        return atoms_zero(d)
     if how == "exp":  # for real d, exp(d) = 1 iff d = 0: turns sums of logs into one rational function
         return sp.cancel(sp.simplify(sp.exp(d)) - 1) == 0
     return sp.simplify(d) == 0
-
-
-def atoms_zero(d: sp.Expr) -> bool:
-    """A sufficient zero test for expressions built from exp/tanh/log of rational functions.
-
-    Each transcendental atom becomes a fresh symbol (``exp`` split over the terms of its argument, so that
-    ``exp(-a) exp(a) = 1`` survives); if the result is identically 0 as a rational function, so is ``d``.
-    A ``False`` proves nothing: the caller falls back to exact spot checks.
-    """
-    symbols: dict = {}
-    mapping = {}
-    for atom in d.atoms(sp.exp, sp.tanh, sp.log):
-        if isinstance(atom, sp.exp):
-            value = sp.Integer(1)
-            for term in sp.Add.make_args(sp.expand(atom.args[0])):
-                c, rest = term.as_coeff_Mul()
-                if rest == 1:
-                    value *= sp.exp(c)
-                elif c.is_Integer:
-                    value *= symbols.setdefault(("exp", rest), sp.Dummy("A")) ** c
-                else:
-                    value *= symbols.setdefault(("exp", term), sp.Dummy("A"))
-            mapping[atom] = value
-        else:
-            mapping[atom] = symbols.setdefault((type(atom).__name__, atom.args[0]), sp.Dummy("A"))
-    numerator, _ = sp.fraction(sp.together(d.xreplace(mapping)))
-    return sp.expand(numerator) == 0
 
 
 def run_identity(check: Identity, rng: random.Random) -> Outcome:
@@ -126,7 +100,7 @@ def run_identity(check: Identity, rng: random.Random) -> Outcome:
     except ValueError as exc:
         return Outcome(False, Evidence.SYMBOLIC, str(exc))
     constant = not (_free(check.lhs) or _free(check.rhs))
-    if all(_canonical_zero(d, check.simplifier) for d in diffs):
+    if atoms_zero(diffs) if check.simplifier == "atoms" else all(_canonical_zero(d, check.simplifier) for d in diffs):
         if constant:
             return Outcome(True, Evidence.EXACT, _NUMERIC_EQUAL)
         return Outcome(True, Evidence.SYMBOLIC, "difference simplifies to 0")

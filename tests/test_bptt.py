@@ -39,6 +39,23 @@ def test_vjp_rules_equal_entry_level_derivatives(fn):
         assert all(abs(sp.N(e, 40)) < 1e-30 for e in diff)
 
 
+@pytest.mark.parametrize("name", ["rnn-tanh", "elman", "gru"])
+def test_one_entry_cells(name):
+    """N = 1: one step proved, the 50-digit check, and the generated code against finite differences."""
+    from symrnn import gradcheck, training
+    from symrnn.sections.bptt import numeric_case
+    from symrnn.verify import differences
+    from symrnn.zero_test import atoms_zero
+
+    cell = {"rnn-tanh": cells.rnn(1, 1, "tanh"), "elman": cells.elman(1, 2), "gru": cells.gru(1, 2)}[name]
+    loss = losses.squared_error()
+    b = bptt.derive(cell, loss)
+    assert all(atoms_zero(differences(d, r)) for _, d, r in bptt.local_identities(b, random.Random(0)))
+    assert bptt.exact_check(cell, loss, 5)[0]
+    res = gradcheck.gradcheck(training.compile_bptt(cell, loss), *numeric_case(cell, loss, 4, 3, 0))
+    assert res.passed, res.message
+
+
 def test_softmax_cross_entropy_gradient_never_divides_by_h():
     b = bptt.derive(cells.rnn(3, 4), losses.cross_entropy())
     for expr in (*b.param_grads.values(), *b.recurrent.values()):

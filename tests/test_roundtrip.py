@@ -75,7 +75,7 @@ WRONG_VARIANTS = [  # (section, step, printed text, a change of meaning): the ch
     ("bptt", "deep-network", "dU^{(t)}", "dU^{(t - 1)}"),  # another step's copy
     ("bptt", "deep-network", "dU^{(t)}", "dU"),  # the copy is not the shared matrix
     ("bptt", "forgetting-jacobian", "U^{t}", "U^{t - 1}"),
-    ("bptt", "forgetting-closed-form", "\\vec{h}_0", "\\vec{h}_1"),
+    ("bptt", "forgetting-closed-form", "\\vec{h}_{0}", "\\vec{h}_{1}"),
 ]
 
 
@@ -183,7 +183,7 @@ def _scalars(inner):
 
 
 _scalar = st.recursive(_scalar_atoms, _scalars, max_leaves=6).filter(
-    lambda e: not e.has(sp.zoo, sp.nan, sp.oo, -sp.oo))  # log(log(1)) is not an expression anyone writes
+    lambda e: not e.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I))  # log(log(1)), log of a negative: not what anyone writes
 _vectors = st.tuples(st.sampled_from(["h", "c", "xi"]), _times).map(lambda p: nt.Vec(p[0], p[1], nt.N))
 _gates = st.tuples(st.sampled_from("fio"), _times).map(lambda p: nt.Gate(p[0], p[1], nt.N))
 _matrix = st.sampled_from([nt.matrix("U", nt.N, nt.N), nt.matrix("U_f", nt.N, nt.N)])
