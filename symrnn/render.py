@@ -115,6 +115,20 @@ def tex(derivations: Sequence[Derivation], results: Sequence[Result], source: st
     return "\n".join(out)
 
 
+_DELIMITER = re.compile(r"\\(begin|end|left|right)(?![A-Za-z])")
+
+
 def _breakable(math: str) -> str:
-    """Long single-line equations go into ``split``-free ``gathered`` lines at top-level commas."""
-    return math if len(math) < 160 else r"\begin{gathered}" + math.replace(", ", r",\\ ", 1) + r"\end{gathered}"
+    """A long equation list breaks into ``gathered`` lines at its first top-level comma (never inside braces,
+    ``\\left ... \\right`` or an environment such as a matrix)."""
+    if len(math) < 160:
+        return math
+    depth = 0
+    for i, c in enumerate(math):
+        delimiter = _DELIMITER.match(math, i)
+        if delimiter:
+            depth += 1 if delimiter.group(1) in ("begin", "left") else -1
+        depth += (c == "{") - (c == "}")
+        if depth == 0 and math.startswith(", ", i):
+            return r"\begin{gathered}" + math[:i] + r",\\ " + math[i + 2:] + r"\end{gathered}"
+    return math

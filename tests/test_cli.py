@@ -121,3 +121,15 @@ def test_teaching_script_runs():
     bad = subprocess.run([sys.executable, str(ROOT / "derivations" / "belief_propagation.py"), "9"],
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "expected a word or an index in 1..3" in bad.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error():
+    """``symrnn tag ... --json | head -1``: the closed pipe ends the command quietly, exit status 0.
+
+    160 words make about 280 kB of JSON, more than a pipe holds, so the command is still writing when it closes."""
+    proc = subprocess.Popen(symrnn_command() + ["tag", *["John", "hit", "the", "ball"] * 40, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and first.strip() == b"{" and "Broken pipe" not in err, err

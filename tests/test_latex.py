@@ -99,3 +99,13 @@ def test_a_bound_operator_parenthesises_a_sum_so_it_reads_back_as_one_body():
 def test_the_copy_of_a_matrix_at_one_step():
     assert latex(nt.LayerCopy(nt.matrix("U", N, N), t)) == "U^{(t)}"
     assert latex(nt.LayerCopy(nt.matrix("U_f", N, N), t - 1)) == "U_{f}^{(t - 1)}"
+
+
+def test_long_equations_break_only_at_a_top_level_comma():
+    from symrnn.render import _breakable
+
+    inner = r"\begin{bmatrix}a, b\\c, d\end{bmatrix} \leftarrow \left(x, y\right) h_{i, t}"
+    text = inner + " + " + "u" * 150 + r", \vec{h}_{2} = 0"
+    broken = _breakable(text)
+    assert broken == r"\begin{gathered}" + inner + " + " + "u" * 150 + r",\\ \vec{h}_{2} = 0\end{gathered}"
+    assert _breakable(inner + "u" * 160) == inner + "u" * 160  # no top-level comma: left whole
