@@ -179,7 +179,7 @@ def _numeric(rng: random.Random) -> Outcome:
 def _deep_network(seed: int) -> Iterator[Identity]:
     """Back-propagation through T layers with their own weights U^(1..T), summed, equals BPTT."""
     rng = random.Random(seed)
-    for label, make, loss in subjects()[1:3]:  # the entrywise cells: symbolic weights stay tractable
+    for label, make, loss in subjects()[:3]:  # the GRU too passes (85 s more): it is left to bptt-whole
         cell = make(2)
         case = bptt.random_case(cell, loss, 3, rng, symbolic=True)
         copies = [{p.name: nt.entry_matrix(f"{p.name.replace('_', '').lower()}L{layer}", p.rows, p.cols,
