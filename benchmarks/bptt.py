@@ -28,8 +28,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from symrnn import bptt, cells, losses
-from symrnn.training import compile_bptt
+from symrnn.autodiff import bptt
+from symrnn.autodiff.training import compile_bptt
+from symrnn.models import cells, losses
 
 
 def best_seconds(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, tuple[float, float]]:

@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from symrnn.build import build
-from symrnn.sections import SECTIONS
+from symrnn.documents.build import build
+from symrnn.lecture25 import SECTIONS
 
 
 def main(argv: list[str]) -> int:

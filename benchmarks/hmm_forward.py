@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from hmmlearn.hmm import CategoricalHMM
 
-from symrnn import log_forward
+from symrnn.models import log_forward
 
 
 def median_seconds(fn: Callable[[], float], repeats: int) -> tuple[float, float]:

@@ -15,8 +15,10 @@ import time
 
 import sympy as sp
 
-from symrnn import bptt, cells, losses, zero_test
-from symrnn.verify import differences
+from symrnn.autodiff import bptt
+from symrnn.core import zerotest as zero_test
+from symrnn.core.verify import differences
+from symrnn.models import cells, losses
 
 
 def sympy_route(diffs: list[sp.Expr]) -> bool:

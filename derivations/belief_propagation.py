@@ -17,12 +17,12 @@ except ImportError:  # running from a clone without installing: use the package 
 
 import sympy as sp
 
-from symrnn import belief_propagation, log_forward, viterbi
-from symrnn.hmm import HMM
-from symrnn.latex import latex
+from symrnn.core.verify import statement_latex, verify_step
+from symrnn.latex.printer import latex
+from symrnn.lecture25 import hmm as section
+from symrnn.models import belief_propagation, log_forward, viterbi
+from symrnn.models.hmm import HMM
 from symrnn.notation import factored
-from symrnn.sections import hmm as section
-from symrnn.verify import statement_latex, verify_step
 
 
 def example() -> HMM:

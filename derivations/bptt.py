@@ -18,11 +18,13 @@ except ImportError:  # running from a clone without installing: use the package 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from symrnn import bptt, cells, gradcheck, losses, training
-from symrnn.derivation import Evidence, Identity
-from symrnn.latex import latex
-from symrnn.sections.bptt import numeric_case
-from symrnn.verify import run_identity
+from symrnn.autodiff import bptt, training
+from symrnn.core.derivation import Evidence, Identity
+from symrnn.core.verify import run_identity
+from symrnn.latex.printer import latex
+from symrnn.lecture25.bptt_section import numeric_case
+from symrnn.models import cells, losses
+from symrnn.numeric import gradcheck
 
 CELLS = {"rnn": (lambda: cells.rnn(2, 3), losses.cross_entropy()),
          "elman": (lambda: cells.elman(2, 2), losses.squared_error()),

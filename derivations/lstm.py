@@ -18,9 +18,9 @@ except ImportError:  # running from a clone without installing: use the package 
 
 import numpy as np
 
-from symrnn import lstm
-from symrnn.latex import latex
-from symrnn.sections import lstm as section
+from symrnn.latex.printer import latex
+from symrnn.lecture25 import lstm as section
+from symrnn.models import lstm
 
 #: The example's weights: the forget gate listens to the first input, the input gate to the second.
 WEIGHTS = {

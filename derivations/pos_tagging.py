@@ -16,8 +16,8 @@ try:
 except ImportError:  # running from a clone without installing: use the package next to this folder
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from symrnn import nonlinearities, pos_tagging
-from symrnn.latex import latex
+from symrnn.latex.printer import latex
+from symrnn.models import nonlinearities, pos_tagging
 from symrnn.notation import decimal_text, factored
 
 

@@ -33,11 +33,11 @@ from sympy.core.relational import Relational
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from . import lecture
-from . import notation as nt
-from .nonlinearities import Nonlinearity
-from .parse import ParseError, ShapeMismatch, canonical, parse
-from .rnn import RNN
+from symrnn import notation as nt
+from symrnn.latex.parse import ParseError, ShapeMismatch, canonical, parse
+from symrnn.lecture25 import source as lecture
+from symrnn.models.nonlinearities import Nonlinearity
+from symrnn.models.rnn import RNN
 
 LEVELS = ("ok", "warning", "error")
 
@@ -237,7 +237,7 @@ def _replace(expr, rule: dict):
     args = [_replace(a, rule) for a in expr.args]
     if args == list(expr.args):
         return expr
-    if type(expr).__module__ == nt.__name__:
+    if type(expr).__module__.startswith(nt.__name__ + "."):
         return sp.Basic.__new__(type(expr), *args)
     return expr.func(*args)
 
@@ -372,7 +372,7 @@ def _check_update(span: _Span, rel, doc: _Document, out: list[Finding]) -> None:
         return
     named = doc.loss
     numer = d.expr.name if isinstance(d.expr, sp.Symbol) else str(d.expr)
-    from .latex import latex
+    from symrnn.latex.printer import latex
 
     shown = latex(d.expr)
     if named and shown.replace(" ", "") != named.replace(" ", ""):

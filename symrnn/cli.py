@@ -10,11 +10,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import build as build_mod
-from . import nonlinearities, pos_tagging
-from .sections import SECTIONS
-from .sections import derivations as build_derivations
-from .verify import Result, verify_step
+from symrnn.core.verify import Result, verify_step
+from symrnn.documents import build as build_mod
+from symrnn.lecture25 import SECTIONS
+from symrnn.lecture25 import derivations as build_derivations
+from symrnn.models import nonlinearities, pos_tagging
 
 
 def _table(results: Sequence[Result], width: int = 72) -> str:
@@ -77,9 +77,11 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from . import bptt, cells, gradcheck, losses, lstm, training
-    from .nonlinearities import resolve
-    from .sections.bptt import numeric_case
+    from symrnn.autodiff import bptt, training
+    from symrnn.lecture25.bptt_section import numeric_case
+    from symrnn.models import cells, losses, lstm
+    from symrnn.models.nonlinearities import resolve
+    from symrnn.numeric import gradcheck
 
     for name, value in (("--n", args.n), ("--d", args.d), ("--T", args.steps), ("--batch", args.batch)):
         if not 1 <= value <= 512:
@@ -140,7 +142,7 @@ def parser() -> argparse.ArgumentParser:
                          f"{', '.join(pos_tagging.TAGS)} (default: uniform)")
     tg.add_argument("--places", type=int, default=2, help="decimals shown (default: 2)")
     tg.set_defaults(func=cmd_tag)
-    from .audit import register
+    from symrnn.audit import register
 
     register(sub)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symrnn import bayesnet
 from symrnn import notation as nt
-from symrnn.hmm import HMM
+from symrnn.models import bayesnet
+from symrnn.models.hmm import HMM
 
 t, i, j, k = nt.t, nt.i, nt.j, nt.k
 model = HMM.symbolic(2, 2)

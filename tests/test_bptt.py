@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symrnn import bptt, cells, cli, losses, matcalc
+from symrnn import cli
 from symrnn import notation as nt
-from symrnn.functions import sigmoid
+from symrnn.autodiff import bptt, matcalc
+from symrnn.models import cells, losses
+from symrnn.ops import Ratio, Softmax, sigmoid
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +26,7 @@ def test_vjp_rules_equal_entry_level_derivatives(fn):
     n = 3
     U, h, G = sp.MatrixSymbol("U", n, n), sp.MatrixSymbol("h", n, 1), sp.MatrixSymbol("G", n, 1)  # noqa: N806
     z = U * h
-    F = {"softmax": matcalc.Softmax(z), "tanh": z.applyfunc(sp.tanh), "sigmoid": z.applyfunc(sigmoid)}[fn]  # noqa: N806
+    F = {"softmax": Softmax(z), "tanh": z.applyfunc(sp.tanh), "sigmoid": z.applyfunc(sigmoid)}[fn]  # noqa: N806
     got = matcalc.vjp(F, G, [U, h])
     vals = {U: nt.entry_matrix("u", n, n, positive=False), h: nt.entry_vector("h", n, positive=False),
             G: nt.entry_vector("g", n, positive=False)}
@@ -42,10 +44,11 @@ def test_vjp_rules_equal_entry_level_derivatives(fn):
 @pytest.mark.parametrize("name", ["rnn-tanh", "elman", "gru"])
 def test_one_entry_cells(name):
     """N = 1: one step proved, the 50-digit check, and the generated code against finite differences."""
-    from symrnn import gradcheck, training
-    from symrnn.sections.bptt import numeric_case
-    from symrnn.verify import differences
-    from symrnn.zero_test import atoms_zero
+    from symrnn.autodiff import training
+    from symrnn.core.verify import differences
+    from symrnn.core.zerotest import atoms_zero
+    from symrnn.lecture25.bptt_section import numeric_case
+    from symrnn.numeric import gradcheck
 
     cell = {"rnn-tanh": cells.rnn(1, 1, "tanh"), "elman": cells.elman(1, 2), "gru": cells.gru(1, 2)}[name]
     loss = losses.squared_error()
@@ -59,7 +62,7 @@ def test_one_entry_cells(name):
 def test_softmax_cross_entropy_gradient_never_divides_by_h():
     b = bptt.derive(cells.rnn(3, 4), losses.cross_entropy())
     for expr in (*b.param_grads.values(), *b.recurrent.values()):
-        assert not any(isinstance(a, matcalc.Ratio) for a in sp.preorder_traversal(expr))
+        assert not any(isinstance(a, Ratio) for a in sp.preorder_traversal(expr))
 
 
 def test_gru_gradients_against_finite_differences_written_here():

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symrnn import build as build_mod
-from symrnn import cli, sections
-from symrnn.derivation import Derivation, Identity, Step
+from symrnn import cli
+from symrnn import lecture25 as sections
+from symrnn.core.derivation import Derivation, Identity, Step
+from symrnn.documents import build as build_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 

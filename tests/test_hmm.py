@@ -9,9 +9,9 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-from symrnn import belief_propagation as bp
-from symrnn import viterbi as vt
-from symrnn.hmm import HMM, ModelError, SequenceError
+from symrnn.models import belief_propagation as bp
+from symrnn.models import viterbi as vt
+from symrnn.models.hmm import HMM, ModelError, SequenceError
 
 
 def brute_joint(model: HMM, y, xs):

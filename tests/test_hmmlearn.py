@@ -11,8 +11,8 @@ import random
 import numpy as np
 import pytest
 
-from symrnn import log_forward as lf
-from symrnn.hmm import HMM
+from symrnn.models import log_forward as lf
+from symrnn.models.hmm import HMM
 
 hmmlearn_hmm = pytest.importorskip("hmmlearn.hmm")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symrnn import lecture
 from symrnn import notation as nt
-from symrnn.latex import latex, normalise
-from symrnn.sections import hmm
-from symrnn.verify import statement_latex
+from symrnn.core.verify import statement_latex
+from symrnn.latex.printer import latex, normalise
+from symrnn.lecture25 import hmm
+from symrnn.lecture25 import source as lecture
 
 t, N, V, i, j = nt.t, nt.N, nt.V, nt.i, nt.j
 
@@ -102,7 +102,7 @@ def test_the_copy_of_a_matrix_at_one_step():
 
 
 def test_long_equations_break_only_at_a_top_level_comma():
-    from symrnn.render import _breakable
+    from symrnn.documents.render import _breakable
 
     inner = r"\begin{bmatrix}a, b\\c, d\end{bmatrix} \leftarrow \left(x, y\right) h_{i, t}"
     text = inner + " + " + "u" * 150 + r", \vec{h}_{2} = 0"

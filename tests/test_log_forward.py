@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symrnn import belief_propagation, codegen, viterbi
-from symrnn import log_forward as lf
-from symrnn.hmm import HMM, ModelError, SequenceError, joint, paths
+from symrnn.models import belief_propagation, viterbi
+from symrnn.models import log_forward as lf
+from symrnn.models.hmm import HMM, ModelError, SequenceError, joint, paths
 from symrnn.notation import N, V, Vec, elementwise, one_hot, t
+from symrnn.numeric import codegen
+from symrnn.ops import EntryMax
 
 TINY = np.finfo(float).tiny
 
@@ -191,7 +193,7 @@ def test_shift_identity_holds_symbolically():
 def test_shift_identity_exact_spot_check(use_max):
     rng = random.Random(7)
     n = 4
-    eq = lf.shift_identity(codegen.EntryMax(lf.a_prev) if use_max else lf.m)
+    eq = lf.shift_identity(EntryMax(lf.a_prev) if use_max else lf.m)
     lhs, rhs = explicit(eq.lhs, n), explicit(eq.rhs, n)
     a, u = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("U", n, n)
     for _ in range(5):

@@ -17,13 +17,15 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symrnn import bptt, lecture, losses, lstm, matcalc, training
 from symrnn import notation as nt
-from symrnn.cells import Cell
-from symrnn.derivation import Identity
-from symrnn.latex import latex, normalise
-from symrnn.sections import lstm as section
-from symrnn.verify import run_identity, verify_step
+from symrnn.autodiff import bptt, matcalc, training
+from symrnn.core.derivation import Identity
+from symrnn.core.verify import run_identity, verify_step
+from symrnn.latex.printer import latex, normalise
+from symrnn.lecture25 import lstm as section
+from symrnn.lecture25 import source as lecture
+from symrnn.models import losses, lstm
+from symrnn.models.cells import Cell
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUARED = losses.squared_error()

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch_compare import RTOL, assert_relative, columns, to_torch, torch  # noqa: F401
 
-from symrnn import losses, lstm
-from symrnn.training import compile_bptt
+from symrnn.autodiff.training import compile_bptt
+from symrnn.models import losses, lstm
 
 SQUARED = losses.squared_error()
 _COMPILED: dict = {}

@@ -5,11 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from symrnn import lecture
 from symrnn import notation as nt
-from symrnn.functions import sigmoid
-from symrnn.matcalc import Ratio
-from symrnn.parse import (
+from symrnn.latex.parse import (
     Backend,
     BackendError,
     Notation,
@@ -23,6 +20,8 @@ from symrnn.parse import (
     parse_math,
     same,
 )
+from symrnn.lecture25 import source as lecture
+from symrnn.ops import Ratio, sigmoid
 
 t, i, j, k, N, V, T = nt.t, nt.i, nt.j, nt.k, nt.N, nt.V, nt.T
 U, W = nt.matrix("U", N, N), nt.matrix("W", N, V + 1)

@@ -11,9 +11,9 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import symrnn.parse as parse_mod
+import symrnn.latex.parse as parse_mod
 from symrnn import notation as nt
-from symrnn.parse import (
+from symrnn.latex.parse import (
     EmptyInput,
     Limits,
     Notation,

@@ -21,10 +21,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symrnn import cli, lecture
+from symrnn import cli
 from symrnn import notation as nt
-from symrnn import pos_tagging as pt
-from symrnn.hmm import HMM, ModelError, SequenceError
+from symrnn.lecture25 import source as lecture
+from symrnn.models import pos_tagging as pt
+from symrnn.models.hmm import HMM, ModelError, SequenceError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "derivations" / "pos_tagging.py"

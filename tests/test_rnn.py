@@ -14,14 +14,14 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symrnn import nonlinearities as nl
 from symrnn import notation as nt
-from symrnn import rnn
-from symrnn.hmm import ModelError, SequenceError
-from symrnn.latex import latex, normalise
-from symrnn.sections import SECTIONS
-from symrnn.sections import rnn as section
-from symrnn.verify import verify_step
+from symrnn.core.verify import verify_step
+from symrnn.latex.printer import latex, normalise
+from symrnn.lecture25 import SECTIONS
+from symrnn.lecture25 import rnn as section
+from symrnn.models import nonlinearities as nl
+from symrnn.models import rnn
+from symrnn.models.hmm import ModelError, SequenceError
 
 # ---- independent reference implementations -------------------------------------------------------------------
 

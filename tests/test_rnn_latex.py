@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symrnn import lecture
 from symrnn import notation as nt
-from symrnn import pos_tagging as pt
-from symrnn.latex import latex, normalise
-from symrnn.sections import rnn as section
-from symrnn.verify import statement_latex
+from symrnn.core.verify import statement_latex
+from symrnn.latex.printer import latex, normalise
+from symrnn.lecture25 import rnn as section
+from symrnn.lecture25 import source as lecture
+from symrnn.models import pos_tagging as pt
 
 SOURCE = lecture.text()
 

@@ -8,13 +8,13 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symrnn import lecture
 from symrnn import notation as nt
-from symrnn.latex import latex
-from symrnn.matcalc import Ratio
-from symrnn.parse import Notation, ParseError, available_backends, notation_of, parse, same
-from symrnn.sections import SECTIONS, derivations
-from symrnn.verify import statement_latex
+from symrnn.core.verify import statement_latex
+from symrnn.latex.parse import Notation, ParseError, available_backends, notation_of, parse, same
+from symrnn.latex.printer import latex
+from symrnn.lecture25 import SECTIONS, derivations
+from symrnn.lecture25 import source as lecture
+from symrnn.ops import Ratio
 
 # Every section's every step.  LaTeX does not show sizes (x_t has V+1 entries in the RNN, N in the lecture's
 # LSTM, D in PyTorch's) nor which letters are gates written without arrows (f_t, i_t, o_t): each step is read

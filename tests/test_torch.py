@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from torch_compare import RTOL, assert_relative, columns, to_torch, torch
 
-from symrnn import cells, losses
-from symrnn.training import compile_bptt, from_torch_gru, from_torch_rnn
+from symrnn.autodiff.training import compile_bptt, from_torch_gru, from_torch_rnn
+from symrnn.models import cells, losses
 
 N, D, B, T = 5, 4, 3, 7
 

@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symrnn import cells, losses
-from symrnn.cells import Cell, Param
-from symrnn.functions import sigmoid
-from symrnn.gradcheck import check_gradients, gradcheck
-from symrnn.training import (
+from symrnn.autodiff.training import (
     InputError,
     MissingParameterError,
     ShapeError,
     TargetError,
     compile_bptt,
 )
+from symrnn.models import cells, losses
+from symrnn.models.cells import Cell, Param
+from symrnn.numeric.gradcheck import check_gradients, gradcheck
+from symrnn.ops import sigmoid
 
 # ---- independent references --------------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import random
 
 import sympy as sp
 
-from symrnn.derivation import Computation, Evidence, Identity, Instances, Outcome, Refutation, Step
-from symrnn.verify import run_check, verify_step
+from symrnn.core.derivation import Computation, Evidence, Identity, Instances, Outcome, Refutation, Step
+from symrnn.core.verify import run_check, verify_step
 
 a, b = sp.symbols("a b", positive=True)
 rng = random.Random(0)

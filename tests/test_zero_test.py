@@ -10,9 +10,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symrnn import bptt, cells, losses, zero_test
-from symrnn.functions import sigmoid
-from symrnn.verify import differences
+from symrnn.autodiff import bptt
+from symrnn.core import zerotest as zero_test
+from symrnn.core.verify import differences
+from symrnn.models import cells, losses
+from symrnn.ops import sigmoid
 
 x, y, z = sp.symbols("x y z", real=True)
 BACKENDS = ["flint", "sympy"]

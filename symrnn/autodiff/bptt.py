@@ -1,0 +1,367 @@
+"""Back-propagation through time, derived once per cell and loss, for any T.
+
+Write ``delta_t = dL/dh_t`` (total derivative: through h_t's effect on every later step) and
+``rho_t = sum_j dL/dh_{j,t+1} dh_{j,t+1}/dh_{i,t}`` for its recurrent part.  Then
+
+    delta_t = dl_t/dh_t + rho_t,           rho_{t-1} = (dF/dh_{t-1})^T delta_t,      rho_T = 0,
+    dL/dtheta = sum_t (dF/dtheta)^T delta_t,
+
+where F is one step of the cell.  The step's vector-Jacobian products come from :mod:`symrnn.matcalc` as matrix
+expressions in the named quantities h_{t-1}, x_t, h_t, y_t, rho_t; they do not depend on T.  Because the unrolled
+network is a chain, the chain rule over it is exactly this recursion (an induction on T - t), so proving the
+one-step products proves the recursion for every T.  The whole gradient is also compared with direct
+differentiation of the unrolled loss for small T, and at random points for large N and T.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from symrnn import notation as nt
+from symrnn.autodiff import matcalc
+from symrnn.models.cells import Cell
+from symrnn.models.losses import Loss, Ratio
+
+t = nt.t
+
+
+def rho_name(cell: Cell, state: str) -> str:
+    """The recurrent part of the state's gradient: ``rho`` for the output state, ``rho<state>`` for others."""
+    return "rho" if state == cell.output else f"rho{state}"
+
+
+@dataclass(frozen=True)
+class BPTT:
+    """The derived recursion of a cell under a loss, as matrix expressions at a generic time t."""
+
+    cell: Cell
+    loss: Loss
+    step: dict[str, MatrixExpr]  # state_t in terms of state_{t-1}, x_t
+    seed: dict[str, MatrixExpr]  # delta_t = dl_t/dstate_t + rho_t
+    recurrent: dict[str, MatrixExpr]  # rho_{t-1}, per state
+    param_grads: dict[str, MatrixExpr]  # the step's contribution to dL/dtheta, per parameter
+
+    @property
+    def target(self) -> nt.Vec:
+        return nt.Vec("y", t, self.cell.n_state)
+
+    def rho(self, state: str, time=t) -> nt.Vec:
+        return nt.Vec(rho_name(self.cell, state), time, self.cell.n_state)
+
+
+def derive(cell: Cell, loss: Loss) -> BPTT:
+    """Derive the BPTT recursion for ``cell`` under ``loss`` (matrix level, any sizes, any T)."""
+    step = cell.step(t)
+    cur, prev = cell.current(t), cell.previous(t - 1)
+    y = nt.Vec("y", t, cell.n_state)
+    seed = {}
+    for s in cell.states:
+        rho = nt.Vec(rho_name(cell, s), t, cell.n_state)
+        seed[s] = loss.grad(cur[s], y) + rho if s == cell.output else rho
+    params = cell.symbols()
+    wrt = [*prev.values(), *params.values()]
+    parts: dict[MatrixExpr, list] = {}
+    for s in cell.states:
+        for leaf, g in matcalc.vjp(step[s], seed[s], wrt).items():
+            parts.setdefault(leaf, []).append(g)
+    outputs = {step[s]: cur[s] for s in cell.states}  # write F's output as the named h_t: no recomputation
+
+    def finish(leaf) -> MatrixExpr:
+        if leaf not in parts:
+            return sp.ZeroMatrix(*leaf.shape)
+        total = parts[leaf][0] if len(parts[leaf]) == 1 else sp.MatAdd(*parts[leaf])
+        return cancel_ratios(total.xreplace(outputs))
+
+    recurrent = {s: finish(prev[s]) for s in cell.states}
+    grads = {name: finish(sym) for name, sym in params.items()}
+    return BPTT(cell, loss, step, seed, recurrent, grads)
+
+
+def cancel_ratios(expr):
+    """Rewrite ``a * (c * (b / a) + r)`` as ``c * b + a * r`` (entrywise), wherever it occurs.
+
+    Softmax followed by cross-entropy produces ``h * (-(y / h) + rho)``; cancelling keeps the generated code finite
+    when an output probability underflows to 0 (the fused form PyTorch's cross_entropy uses).
+    """
+    if not isinstance(expr, sp.Basic) or not expr.args:
+        return expr
+    expr = expr.func(*[cancel_ratios(a) for a in expr.args]) if isinstance(expr, MatrixExpr) else expr
+    if isinstance(expr, sp.HadamardProduct) and len(expr.args) == 2:
+        a, b = expr.args
+        for first, second in ((a, b), (b, a)):
+            terms = second.args if isinstance(second, sp.MatAdd) else (second,)
+            cancelled, kept = [], []
+            for term in terms:
+                coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
+                if len(mats) == 1 and isinstance(mats[0], Ratio) and mats[0].den == first:
+                    cancelled.append(coeff * mats[0].num)
+                else:
+                    kept.append(term)
+            if cancelled:
+                rest = [sp.HadamardProduct(first, sp.MatAdd(*kept) if len(kept) > 1 else kept[0])] if kept else []
+                return sp.MatAdd(*cancelled, *rest) if len(cancelled) + len(rest) > 1 else (cancelled + rest)[0]
+    return expr
+
+
+# ---- running the recursion on explicit values ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """Every state h_t (t = 0..T), every delta_t, the loss and the gradient, on explicit values."""
+
+    states: list[dict[str, object]]
+    deltas: list[dict[str, object]]  # index t-1 holds delta_t
+    loss: object
+    grads: dict[str, object]
+
+
+def _values(b: BPTT, params, states, xs, ys, rhos, time: int) -> dict:
+    cell = b.cell
+    vals = {cell.symbols()[n]: params[n] for n in params}
+    vals.update({cell.previous(t - 1)[s]: states[time - 1][s] for s in cell.states})
+    vals.update({cell.current(t)[s]: states[time][s] for s in cell.states})
+    vals[cell.input(t)] = xs[time - 1]
+    vals[b.target] = ys[time - 1]
+    vals.update({b.rho(s): rhos[s] for s in cell.states})
+    return vals
+
+
+def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: Mapping[str, object],
+        mode: str = "sympy") -> Run:
+    """Forward and backward through T = len(xs) steps.
+
+    ``mode="sympy"``: explicit SymPy matrices (symbolic entries allowed); ``mode="mpmath"``/``"numpy"``: NumPy
+    arrays of mpmath numbers or floats, evaluated node by node (a reference evaluator, not the fast generated code).
+    """
+    cell = b.cell
+    T = len(xs)  # noqa: N806
+    if mode == "sympy":
+        def ev(expr, vals):
+            return matcalc.explicit(expr, vals)
+    else:
+        def ev(expr, vals):
+            return matcalc.evaluate(expr, vals, mode)
+    states = [dict(h0)]
+    for time in range(1, T + 1):
+        vals = {cell.symbols()[n]: params[n] for n in params}
+        vals.update({cell.previous(t - 1)[s]: states[-1][s] for s in cell.states})
+        vals[cell.input(t)] = xs[time - 1]
+        states.append({s: ev(b.step[s], vals) for s in cell.states})
+    total = 0
+    for time in range(1, T + 1):
+        h, y = states[time][cell.output], ys[time - 1]
+        total = total + (b.loss.term(h, y) if mode == "sympy" else _numeric_term(b.loss, h, y, mode))
+    zero = {s: (sp.zeros(cell.n_state, 1) if mode == "sympy" else 0 * states[0][s]) for s in cell.states}
+    rhos = zero
+    grads: dict[str, object] = {}
+    deltas: list[dict[str, object]] = [{} for _ in range(T)]
+    for time in range(T, 0, -1):
+        vals = _values(b, params, states, xs, ys, rhos, time)
+        deltas[time - 1] = {s: ev(b.seed[s], vals) for s in cell.states}
+        for name, expr in b.param_grads.items():
+            g = ev(expr, vals)
+            if mode != "sympy" and g.shape != np.shape(params[name]):
+                g = g.sum(axis=1, keepdims=True)
+            grads[name] = g if name not in grads else grads[name] + g
+        rhos = {s: ev(b.recurrent[s], vals) for s in cell.states}
+    return Run(states, deltas, total, grads)
+
+
+def _numeric_term(loss: Loss, h, y, mode: str):
+    hv = sp.Matrix(h.shape[0], h.shape[1], lambda i, j: sp.Symbol(f"_h{i}_{j}"))
+    yv = sp.Matrix(y.shape[0], y.shape[1], lambda i, j: sp.Symbol(f"_y{i}_{j}"))
+    total = 0
+    for col in range(h.shape[1]):
+        expr = loss.term(hv[:, col], yv[:, col])
+        f = sp.lambdify([*hv[:, col], *yv[:, col]], expr, modules=mode)
+        total = total + f(*h[:, col], *y[:, col])
+    return total
+
+
+def unrolled_loss(cell: Cell, loss: Loss, params: Mapping[str, sp.Matrix], xs: Sequence[sp.Matrix],
+                  ys: Sequence[sp.Matrix], h0: Mapping[str, sp.Matrix]) -> sp.Expr:
+    """The loss as one explicit expression of the parameters (exponential in T: small T only)."""
+    step = cell.step(t)
+    states = dict(h0)
+    total = sp.Integer(0)
+    for time in range(1, len(xs) + 1):
+        vals = {cell.symbols()[n]: params[n] for n in params}
+        vals.update({cell.previous(t - 1)[s]: states[s] for s in cell.states})
+        vals[cell.input(t)] = xs[time - 1]
+        states = {s: matcalc.explicit(step[s], vals) for s in cell.states}
+        total += loss.term(states[cell.output], ys[time - 1])
+    return total
+
+
+# ---- cases and the three strengths of check ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """Exact parameters, inputs, targets and initial states for one check (rationals, or entry symbols)."""
+
+    params: dict[str, sp.Matrix]
+    xs: list[sp.Matrix]
+    ys: list[sp.Matrix]
+    h0: dict[str, sp.Matrix]
+
+
+def random_case(cell: Cell, loss: Loss, T: int, rng, symbolic: bool = False) -> Case:  # noqa: N803
+    """Small random rational weights (or entry symbols), rational inputs, one-hot or rational targets."""
+    def rational(scale: int = 4) -> sp.Rational:
+        return sp.Rational(rng.randint(-scale, scale), 2 * scale)
+
+    if symbolic:
+        params = {p.name: nt.entry_matrix(p.name.replace("_", ""), p.rows, p.cols, positive=False)
+                  for p in cell.params}
+    else:
+        params = {p.name: sp.Matrix(p.rows, p.cols, lambda *_: rational()) for p in cell.params}
+    n, d = cell.n_state, cell.n_input
+    xs = [sp.Matrix(d, 1, lambda *_: rational()) for _ in range(T)]
+    if loss.name == "cross-entropy":
+        ys = [nt.one_hot(rng.randint(1, n), n) for _ in range(T)]
+    else:
+        ys = [sp.Matrix(n, 1, lambda *_: rational()) for _ in range(T)]
+    h0 = {s: sp.Matrix(n, 1, lambda *_: sp.Rational(rng.randint(1, 4), 5)) for s in cell.states}
+    return Case(params, xs, ys, h0)
+
+
+def _mp(m: sp.Matrix):
+    import mpmath
+
+    return np.array([[mpmath.mpf(e.p) / e.q for e in row] for row in m.tolist()], dtype=object)
+
+
+def loss_value(cell: Cell, loss: Loss, params, xs, ys, h0, mode: str = "mpmath"):
+    """The loss by the forward pass alone (cell definition only, no derived derivative): the reference."""
+    step = cell.step(t)
+    states = dict(h0)
+    total = 0
+    for time in range(1, len(xs) + 1):
+        vals = {cell.symbols()[n]: params[n] for n in params}
+        vals.update({cell.previous(t - 1)[s]: states[s] for s in cell.states})
+        vals[cell.input(t)] = xs[time - 1]
+        states = {s: matcalc.evaluate(step[s], vals, mode) for s in cell.states}
+        total = total + _numeric_term(loss, states[cell.output], ys[time - 1], mode)
+    return total
+
+
+def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int = 2,  # noqa: N803
+                dps: int = 90) -> tuple[bool, float, str]:
+    """BPTT's gradient against a 50-digit directional derivative of the loss, at a random rational point.
+
+    For random directions v, ``sum_theta <dL/dtheta, v_theta>`` from the derived recursion (evaluated with
+    mpmath at ``dps`` digits) must equal the central difference ``(L(theta + e v) - L(theta - e v)) / 2e`` with
+    e = 1e-35, whose error is O(e^2) = 1e-70: agreement to 50 digits means the formulas agree, not just the floats.
+    Returns (passed, worst relative difference, description).
+    """
+    import random
+
+    import mpmath
+
+    rng = random.Random(seed)
+    case = random_case(cell, loss, T, rng)
+    b = derive(cell, loss)
+    with mpmath.workdps(dps):
+        params = {n: _mp(m) for n, m in case.params.items()}
+        xs, ys = [_mp(x) for x in case.xs], [_mp(y) for y in case.ys]
+        h0 = {s: _mp(v) for s, v in case.h0.items()}
+        grads = run(b, params, xs, ys, h0, mode="mpmath").grads
+        eps = mpmath.mpf(10) ** -35
+        worst = mpmath.mpf(0)
+        for _ in range(directions):
+            v = {n: np.array([[mpmath.mpf(rng.randint(-9, 9)) / 9 for _ in range(p.shape[1])]
+                              for _ in range(p.shape[0])], dtype=object) for n, p in params.items()}
+            analytic = sum((grads[n] * v[n]).sum() for n in params)
+            plus = loss_value(cell, loss, {n: params[n] + eps * v[n] for n in params}, xs, ys, h0)
+            minus = loss_value(cell, loss, {n: params[n] - eps * v[n] for n in params}, xs, ys, h0)
+            fd = (plus - minus) / (2 * eps)
+            worst = max(worst, abs(analytic - fd) / max(abs(fd), mpmath.mpf(1)))
+    ok = worst < mpmath.mpf(10) ** -50
+    return ok, float(worst), (f"N={cell.n_state}, T={T}: {directions} random directions agree with a "
+                              f"50-digit directional derivative (worst relative difference {float(worst):.1e})")
+
+
+def total_state_gradients(cell: Cell, loss: Loss, case: Case) -> list[sp.Matrix]:
+    """``dL/dh_t`` for t = 1..T by direct differentiation: the loss from step t on, as a function of h_t.
+
+    Independent of the recursion: only the cell's forward step and sp.diff are used (small T only).
+    """
+    step = cell.step(t)
+    states = [dict(case.h0)]
+    for time in range(1, len(case.xs) + 1):
+        states.append(_forward_states(cell, step, case, states[-1], time))
+    out = []
+    for time in range(1, len(case.xs) + 1):
+        free = sp.Matrix(cell.n_state, 1, lambda r, _c: sp.Dummy(f"s{r}", real=True))
+        cur = {**states[time], cell.output: free}
+        tail = loss.term(free, case.ys[time - 1])
+        for later in range(time + 1, len(case.xs) + 1):
+            cur = _forward_states(cell, step, case, cur, later)
+            tail += loss.term(cur[cell.output], case.ys[later - 1])
+        grad = sp.Matrix([sp.diff(tail, s) for s in free])
+        out.append(grad.xreplace(dict(zip(free, states[time][cell.output]))))
+    return out
+
+
+def _forward_states(cell: Cell, step, case: Case, prev: dict, time: int) -> dict:
+    vals = {cell.symbols()[n]: case.params[n] for n in case.params}
+    vals.update({cell.previous(t - 1)[s]: prev[s] for s in cell.states})
+    vals[cell.input(t)] = case.xs[time - 1]
+    return {s: matcalc.explicit(step[s], vals) for s in cell.states}
+
+
+def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
+    """One step, proved at entry level: the derived products against sp.diff of ``l(F) + sum_s rho_s^T F_s``.
+
+    Returns ``(what, derived, reference)`` for the recurrent part of every state and every parameter.
+    """
+    cell = b.cell
+    n = cell.n_state
+    params = {p.name: nt.entry_matrix(p.name.replace("_", "").lower(), p.rows, p.cols, positive=False)
+              for p in cell.params}
+    prev = {s: nt.entry_vector(f"{s}prev", n, positive=False) for s in cell.states}
+    x = nt.entry_vector("x", cell.n_input, positive=False)
+    y = nt.one_hot(rng.randint(1, n), n) if b.loss.name == "cross-entropy" else nt.entry_vector("y", n, positive=False)
+    rho = {s: nt.entry_vector(rho_name(cell, s), n, positive=False) for s in cell.states}
+    vals = {cell.symbols()[k]: v for k, v in params.items()}
+    vals.update({cell.previous(t - 1)[s]: prev[s] for s in cell.states})
+    vals[cell.input(t)] = x
+    new = {s: matcalc.explicit(b.step[s], vals) for s in cell.states}
+    vals.update({cell.current(t)[s]: new[s] for s in cell.states})
+    vals[b.target] = y
+    vals.update({b.rho(s): rho[s] for s in cell.states})
+    phi = b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])
+    out = []
+    for s in cell.states:
+        ref = sp.Matrix([sp.diff(phi, e) for e in prev[s]])
+        out.append((f"rho_{s}", matcalc.explicit(b.recurrent[s], vals), ref))
+    for name, m in params.items():
+        ref = sp.Matrix([[sp.diff(phi, m[r, c]) for c in range(m.cols)] for r in range(m.rows)])
+        out.append((name, matcalc.explicit(b.param_grads[name], vals), ref))
+    return out
+
+
+def whole_identities(b: BPTT, case: Case) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
+    """``(name, BPTT's dL/dtheta, sp.diff of the unrolled loss)`` for every parameter (small T only)."""
+    cell = b.cell
+    run_ = run(b, case.params, case.xs, case.ys, case.h0)
+    total = unrolled_loss(cell, b.loss, case.params, case.xs, case.ys, case.h0)
+    return [(name, run_.grads[name], m.applyfunc(lambda e: sp.diff(total, e))) for name, m in case.params.items()]
+
+
+def gradient_at(b: BPTT, case: Case, digits: int = 60) -> dict[str, sp.Matrix]:
+    """BPTT's gradient at the case's rational point, evaluated with mpmath to ``digits`` digits."""
+    import mpmath
+
+    with mpmath.workdps(digits + 10):
+        grads = run(b, {n: _mp(m) for n, m in case.params.items()}, [_mp(x) for x in case.xs],
+                    [_mp(y) for y in case.ys], {s: _mp(v) for s, v in case.h0.items()}, mode="mpmath").grads
+        return {n: sp.Matrix(g.shape[0], g.shape[1], lambda r, c, g=g: sp.Float(g[r, c], digits))
+                for n, g in grads.items()}

@@ -1,0 +1,128 @@
+"""``symrnn build``: verify every section and write the document, the LaTeX, the PDF and the report.
+
+Every file is written whole: to a temporary file in the output folder, then renamed over its final name, so an
+interrupted run leaves no half-written file.  Nothing is written outside the output folder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from symrnn.core.derivation import Figure
+from symrnn.core.verify import Result, verify
+from symrnn.documents import render
+from symrnn.lecture25 import derivations as build_derivations
+
+DEFAULT_OUT = Path("build")
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would make the document unreadable to others
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def pdf(tex_source: str, out: Path, name: str, timeout: float = 300) -> tuple[Path | None, str]:
+    """Typeset with latexmk in a private temporary folder inside ``out``; move only the finished PDF in."""
+    latexmk = shutil.which("latexmk")
+    if latexmk is None:
+        return None, "latexmk is not on PATH: no PDF written"
+    work = Path(tempfile.mkdtemp(prefix=".latex-", dir=out))
+    try:
+        (work / f"{name}.tex").write_text(tex_source, encoding="utf-8")
+        for png in out.glob("*.png"):
+            shutil.copy(png, work / png.name)
+        proc = subprocess.run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+                              cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
+        made = work / f"{name}.pdf"
+        if proc.returncode != 0 or not made.exists():
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+            return None, f"latexmk failed (exit {proc.returncode}):\n{tail}"
+        target = out / f"{name}.pdf"
+        os.replace(made, target)
+        return target, "PDF written"
+    except subprocess.TimeoutExpired:
+        return None, f"latexmk took longer than {timeout:.0f} s: no PDF written"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def save_figure(fig: Figure, out: Path) -> Path:
+    """Draw a figure and write it whole as ``out/name.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = fig.draw()
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    target = out / f"{fig.name}.png"
+    write_atomic(target, buf.getvalue())
+    return target
+
+
+@dataclass
+class BuildResult:
+    results: list[Result]
+    files: list[Path] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    pdf_failed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: int = 0,
+          make_pdf: bool = True, name: str = "lecture25") -> BuildResult:
+    """Verify the sections and write ``name.md``, ``name.tex``, ``name.pdf`` (with latexmk) and ``report.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ders = build_derivations(list(sections) if sections else None, seed)
+    results = verify(ders, seed)
+    res = BuildResult(results)
+    for d in ders:
+        for fig in d.figures:
+            res.files.append(save_figure(fig, out))
+    md = render.markdown(ders, results)
+    tex_source = render.tex(ders, results)
+    for fname, data in ((f"{name}.md", md), (f"{name}.tex", tex_source)):
+        write_atomic(out / fname, data)
+        res.files.append(out / fname)
+    if make_pdf:
+        made, msg = pdf(tex_source, out, name)
+        res.messages.append(msg)
+        res.pdf_failed = made is None and shutil.which("latexmk") is not None
+        if made:
+            res.files.append(made)
+    from symrnn.audit import lecture_findings, summary
+
+    findings = lecture_findings()
+    res.messages.append(f"audit of the lecture: {summary(findings)} (details in report.json)")
+    report = {"lecture": "lecture25.md", "seed": seed, "passed": res.ok,
+              "checks": [r.as_dict() for r in results], "audit": [f.as_dict() for f in findings]}
+    write_atomic(out / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    res.files.append(out / "report.json")
+    return res

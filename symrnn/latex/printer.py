@@ -1,0 +1,229 @@
+"""LaTeX in the lecture's own notation: a subclass of SymPy's ``LatexPrinter``.
+
+Vectors print as ``\\vec{h}_{t}``, elementwise functions as ``\\exp\\left(...\\right)`` (never SymPy's
+``d \\mapsto e^{d}``), probabilities as ``P(Y_{t} = j | Y_{t-1} = i)``, scalar-factored matrices as
+``\\frac{1}{10}\\begin{bmatrix}...\\end{bmatrix}``.  Products keep the order in which they were built.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter, translate
+
+from symrnn import notation as nt
+
+#: How elementwise scalar functions print; anything else prints as its own LaTeX name.
+_FUNCTION_NAMES = {"exp": r"\exp", "log": r"\ln", "tanh": r"\tanh", "sigmoid": r"\sigma", "sigma": r"\sigma"}
+
+
+class LecturePrinter(LatexPrinter):
+    """Print SymPy objects the way Lecture 25 writes them."""
+
+    printmethod = "_lecture_latex"
+    _default_settings = {**LatexPrinter._default_settings, "order": "none", "ln_notation": True,
+                         "mat_str": "bmatrix", "mat_delim": ""}
+
+    def _print_Add(self, expr, order=None) -> str:
+        # Index arithmetic reads t - 1 (not -1 + t); sums of larger terms keep the order they were built in.
+        simple = all(a.is_Atom or (a.is_Mul and all(f.is_Atom for f in a.args)) for a in expr.args)
+        return super()._print_Add(expr, order="lex" if simple else "none")
+
+    # ---- vectors and matrices ----
+    def _print_Vec(self, expr: nt.Vec) -> str:
+        return rf"\vec{{{translate(expr.base)}}}_{{{self._print(expr.time)}}}"
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        base, _, sub = expr.name.partition("_")
+        if base in nt.VECTORS and expr.shape[1] == 1:
+            base = rf"\vec{{{translate(base)}}}"
+        return f"{base}_{{{sub}}}" if sub else base
+
+    def _print_ScaledMatrix(self, expr: nt.ScaledMatrix) -> str:
+        return self._print(expr.factor) + self._print(expr.matrix)
+
+    def _print_DotsMatrix(self, expr: nt.DotsMatrix) -> str:
+        rows, cols = expr.shape
+        if cols == 1:
+            return (r"\begin{bmatrix}" + self._print(expr.entry_symbol(1, 1)) + r"\\ \vdots \\"
+                    + self._print(expr.entry_symbol(rows, 1)) + r"\end{bmatrix}")
+        first = self._print(expr.entry_symbol(1, 1)) + r" & \cdots & " + self._print(expr.entry_symbol(1, cols))
+        last = self._print(expr.entry_symbol(rows, 1)) + r" & \cdots & " + self._print(expr.entry_symbol(rows, cols))
+        return r"\begin{bmatrix}" + first + r"\\ \vdots & \ddots & \vdots \\" + last + r"\end{bmatrix}"
+
+    def _print_OneMatrix(self, expr) -> str:
+        return r"\mathbf{1}" if expr.shape[1] == 1 else r"\mathbf{1}\mathbf{1}^{T}"
+
+    def _print_ElementwiseApplyFunction(self, expr) -> str:
+        dummy = expr.function.variables[0]
+        body = expr.function.expr
+        inner = self._print(expr.expr)
+        if isinstance(body, sp.Function) and body.args == (dummy,):
+            name = _FUNCTION_NAMES.get(body.func.__name__, self._print(sp.Symbol(body.func.__name__)))
+            return rf"{name}\left({inner}\right)"
+        return self._print(body.subs(dummy, sp.Symbol(r"\left(" + inner + r"\right)")))
+
+    def _print_HadamardProduct(self, expr) -> str:
+        return r" \odot ".join(self._wrap(arg) for arg in expr.args)
+
+    def _wrap(self, arg) -> str:
+        text = self._print(arg)
+        return rf"\left({text}\right)" if isinstance(arg, (sp.MatMul, sp.MatAdd, sp.HadamardProduct)) else text
+
+    # ---- probability notation ----
+    def _print_RV(self, expr: nt.RV) -> str:
+        return f"{expr.name}_{{{self._print(expr.time)}}}"
+
+    def _print_Is(self, expr: nt.Is) -> str:
+        return f"{self._print(expr.rv)} = {self._print(expr.value)}"
+
+    def _print_Dots(self, expr) -> str:
+        return r"\dots"
+
+    def _print_Span(self, expr: nt.Span) -> str:
+        a, b = self._print(expr.start), self._print(expr.stop)
+        if not expr.states:
+            return f"X_{{{a}}}, \\dots, X_{{{b}}}"
+        return f"Y_{{{a}}}, X_{{{a}}}, \\dots, Y_{{{b}}}, X_{{{b}}}"
+
+    def _print_P(self, expr: nt.P) -> str:
+        events = ", ".join(self._print(e) for e in expr.events)
+        if expr.given:
+            events += " | " + ", ".join(self._print(g) for g in expr.given)
+        return f"P({events})"
+
+    def _print_StateSum(self, expr: nt.StateSum) -> str:
+        return rf"\sum_{{{self._print(expr.index)}}} {self._body(expr.expr)}"
+
+    def _print_StateMax(self, expr: nt.StateMax) -> str:
+        return rf"\max_{{{self._print(expr.index)}}} {self._body(expr.expr)}"
+
+    def _body(self, body) -> str:
+        """A bound operator's body; a sum is parenthesised (``\\sum_{j} a + b`` would read as ``(\\sum_{j} a) + b``)."""
+        text = self._print(body)
+        return rf"\left({text}\right)" if isinstance(body, (sp.Add, sp.MatAdd)) else text
+
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        base = translate(str(expr.base.label))
+        return f"{base}_{{{','.join(self._print(ix) for ix in expr.indices)}}}"
+
+    def _print_log(self, expr, exp=None) -> str:
+        arg = expr.args[0]
+        if isinstance(arg, (nt.P, nt.StateSum, sp.Indexed, sp.Symbol)):
+            text = rf"\ln {self._print(arg)}"
+        else:
+            text = rf"\ln\left({self._print(arg)}\right)"
+        return f"{text}^{{{exp}}}" if exp is not None else text
+
+    def _print_Piecewise(self, expr) -> str:
+        rows = []
+        for value, cond in expr.args:
+            if isinstance(cond, sp.Eq) and isinstance(cond.rhs, nt.RV):
+                cond = sp.Eq(cond.rhs, cond.lhs, evaluate=False)  # the variable first: X_t = k
+            cond_text = r"\text{otherwise}" if cond is sp.true else self._print(cond)
+            rows.append(f"{self._print(value)} & {cond_text}")
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
+    def _print_Approx(self, expr) -> str:
+        return rf"{self._print(expr.lhs)} \approx {self._print(expr.rhs)}"
+
+    def _print_Assign(self, expr) -> str:
+        return rf"{self._print(expr.lhs)} \leftarrow {self._print(expr.rhs)}"
+
+    # ---- the RNN section ----
+    def _function_name(self, name: str) -> str:
+        """``g`` stays ``g``; known functions print as ``\\tanh``, ``\\sigma``; other words as ``\\operatorname``."""
+        if name in _FUNCTION_NAMES:
+            return _FUNCTION_NAMES[name]
+        return name if len(name) == 1 else rf"\operatorname{{{name}}}"
+
+    def _print_Applied(self, expr: nt.Applied) -> str:
+        args = ", ".join(self._print(a) for a in expr.arguments)
+        return rf"{self._function_name(expr.name)}\left({args}\right)"
+
+    def _print_FunctionEntry(self, expr: nt.FunctionEntry) -> str:
+        return (rf"{self._function_name(expr.name)}_{{{self._print(expr.index)}}}"
+                rf"\left({self._print(expr.argument)}\right)")
+
+    def _print_VecShift(self, expr: nt.VecShift) -> str:
+        shift = expr.shift
+        sign, size = ("-", -shift) if shift.could_extract_minus_sign() else ("+", shift)
+        return f"{self._print(expr.vector)} {sign} {self._print(size)}"
+
+    def _print_Text(self, expr: nt.Text) -> str:
+        return rf"\text{{{expr.name}}}"
+
+    def _print_OneIf(self, expr: nt.OneIf) -> str:
+        return rf"1 \text{{ if }} {self._print(expr.event)}"
+
+    def _print_Rounded(self, expr: nt.Rounded) -> str:
+        return expr.decimal()
+
+    def _print_Chain(self, expr: nt.Chain) -> str:
+        out = self._print(expr.terms[0])
+        for rel, term in zip(expr.relations, expr.terms[1:], strict=True):
+            out += (r" \approx " if rel == "approx" else " = ") + self._print(term)
+        return out
+
+    # ---- derivatives and argmax (read back by symrnn.parse) ----
+    def _print_TotalDerivative(self, expr: nt.TotalDerivative) -> str:
+        d = r"\partial " if isinstance(expr, nt.PartialDerivative) else "d"
+        return rf"\frac{{{d}{self._print(expr.expr)}}}{{{d}{self._print(expr.variable)}}}"
+
+    def _print_PartialDerivative(self, expr: nt.PartialDerivative) -> str:
+        return self._print_TotalDerivative(expr)
+
+    def _print_LayerCopy(self, expr: nt.LayerCopy) -> str:
+        return rf"{self._print(expr.matrix)}^{{({self._print(expr.step)})}}"
+
+    def _print_ArgMax(self, expr: nt.ArgMax) -> str:
+        names = ", ".join(self._print(v) for v in expr.variables)
+        return rf"\operatorname{{argmax}}_{{{names}}} {self._print(expr.expr)}"
+
+    # ---- the LSTM section ----
+    def _print_Gate(self, expr: nt.Gate) -> str:
+        return rf"{translate(expr.base)}_{{{self._print(expr.time)}}}"
+
+    def _print_Juxtaposed(self, expr: nt.Juxtaposed) -> str:
+        return " ".join(self._wrap(arg) for arg in expr.factors)
+
+    def _print_VecDerivative(self, expr: nt.VecDerivative) -> str:
+        d = r"\partial " if expr.partial else "d"
+        return rf"\frac{{{d}{self._print(expr.expr)}}}{{{d}{self._print(expr.variable)}}}"
+
+    def _print_Words(self, expr: nt.Words) -> str:
+        return rf"\text{{{expr.text}}}"
+
+    def _print_Table(self, expr: nt.Table) -> str:
+        def cell(c) -> str:
+            return r"\ ".join(self._print(p) for p in c) if isinstance(c, sp.Tuple) else self._print(c)
+        lines = [" & ".join(self._print(h) for h in expr.header)]
+        lines += [" & ".join(cell(c) for c in row) for row in expr.rows]
+        cols = "l" * len(expr.header)
+        return rf"\begin{{array}}{{{cols}}} " + r" \\ ".join(lines) + r" \end{array}"
+
+
+def latex(expr, **settings) -> str:
+    """LaTeX for ``expr`` in the lecture's notation; a tuple of relations prints comma-separated."""
+    if isinstance(expr, tuple):
+        return ", ".join(latex(e, **settings) for e in expr)
+    return LecturePrinter(settings).doprint(expr)
+
+
+_LEFT_RIGHT = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr)(?![a-zA-Z])")
+_SINGLE = re.compile(r"([_^])\{([A-Za-z0-9])\}")
+
+
+def normalise(text: str) -> str:
+    """The documented normalisation under which emitted and lecture LaTeX are compared.
+
+    Drops white space, ``\\left``/``\\right`` sizing, the braces around a single-token sub- or superscript,
+    ``\\,``-style spacing, and spells ``...``/``\\ldots`` as ``\\dots`` and ``\\log`` as ``\\ln``.
+    """
+    text = text.replace(r"\,", "").replace(r"\;", "").replace(r"\!", "").replace(r"\qquad", "").replace(r"\quad", "")
+    text = text.replace(r"\ldots", r"\dots").replace("...", r"\dots").replace(r"\log", r"\ln")
+    text = _LEFT_RIGHT.sub("", text)
+    text = re.sub(r"(\\[A-Za-z]+)\s+(?=[A-Za-z])", "\\1\0", text)  # a command before a letter keeps a space
+    text = re.sub(r"\s+", "", text).replace("\0", " ")
+    return _SINGLE.sub(r"\1\2", text)

@@ -1,0 +1,260 @@
+"""Code generation: matrix-level SymPy expressions to NumPy functions over a batch of column vectors.
+
+A vector with n entries is an ``(n, B)`` array at run time (B columns, one per batch item), so ``U @ h``
+works on a whole batch and an ``(n, 1)`` vector such as a bias broadcasts against it.  A scalar (a ``Symbol``
+or an :class:`EntryMax`) is a ``(1, B)`` row, or a plain float, and broadcasts the same way.
+
+The generated code comes from SymPy objects only: argument names are rewritten to safe identifiers
+(``h_{t-1}`` becomes ``h_t_1``) and every other free symbol is refused, so no user text reaches the compiler.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Sequence
+
+import sympy as sp
+from sympy.core.function import FunctionClass
+from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.printing.numpy import NumPyPrinter
+
+from symrnn.notation import Vec, apply_entrywise
+from symrnn.ops import EntryMax
+
+#: Names the generated module already uses; an argument with one of these names gets a trailing underscore.
+_TAKEN = frozenset({"numpy", "builtins", "range", "math", "scipy", "sympy"})
+_CONSTANT_MATRICES = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
+_TAG_VARIABLE = sp.Dummy("e")  # every elementwise function binds this one, so equal bodies compare equal
+
+
+def safe_name(name: str) -> str:
+    """A Python identifier for a SymPy name: ``h_{t-1}`` -> ``h_t_1``; never starts with ``_`` (ours)."""
+    out = re.sub(r"_+", "_", re.sub(r"[^0-9A-Za-z_]", "_", name)).strip("_")
+    if not out or out[0].isdigit():
+        out = "v" + out
+    if keyword.iskeyword(out) or out in _TAKEN:
+        out += "_"
+    return out
+
+
+def _numeric_shape(expr: MatrixExpr) -> tuple[int, int]:
+    rows, cols = expr.shape
+    if not (sp.sympify(rows).is_Integer and sp.sympify(cols).is_Integer):
+        raise ValueError(f"cannot generate {type(expr).__name__} of symbolic shape {expr.shape}: "
+                         "substitute the sizes first (e.g. expr.subs(N, 16))")
+    return int(rows), int(cols)
+
+
+def _broadcast_scalar(term: sp.Basic) -> sp.Expr | None:
+    """``c`` if ``term`` is ``c * 1`` (a scalar times a column of ones), else None."""
+    if isinstance(term, sp.OneMatrix) and term.shape[1] == 1:
+        return sp.S.One
+    if isinstance(term, sp.MatMul):
+        coeff, mats = term.as_coeff_matrices()
+        if len(mats) == 1 and isinstance(mats[0], sp.OneMatrix) and mats[0].shape[1] == 1:
+            return coeff
+    return None
+
+
+class MatrixNumPyPrinter(NumPyPrinter):
+    """NumPy printer for matrix expressions: ``@`` products, elementwise functions, ``*`` for Hadamard."""
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self._bound: dict[sp.Basic, str] = {}  # elementwise function variable -> printed argument
+
+    def _print_Symbol(self, expr):
+        return self._bound[expr] if expr in self._bound else super()._print_Symbol(expr)
+
+    def _print_Dummy(self, expr):
+        return self._bound[expr] if expr in self._bound else super()._print_Dummy(expr)
+
+    def _print_Vec(self, expr: Vec) -> str:
+        return safe_name(f"{expr.base}_{expr.time}")
+
+    def _operand(self, expr: sp.Basic) -> str:
+        """``expr`` printed as an operand of ``*``, ``@``, ``**`` or ``-``: parenthesised unless atomic."""
+        text = self._print(expr)
+        # elementwise functions print as a call, a name or a parenthesised expression
+        atomic = isinstance(expr, (sp.Symbol, sp.MatrixSymbol, Vec, ElementwiseApplyFunction, EntryMax)) \
+            or (expr.is_Number and expr >= 0)
+        return text if atomic else f"({text})"
+
+    def _print_EntryMax(self, expr: EntryMax) -> str:
+        return f"{self._operand(expr.vector)}.max(axis=0, keepdims=True)"
+
+    def _print_ElementwiseApplyFunction(self, expr: ElementwiseApplyFunction) -> str:
+        fn = expr.function
+        if isinstance(fn, FunctionClass):
+            var = sp.Dummy("e")
+            body = fn(var)
+        else:
+            (var,), body = fn.variables, fn.expr
+        arg = self._print(expr.expr)
+        if arg.isidentifier() or body.count(var) <= 1:
+            text = self._print_bound(body, var, arg if arg.isidentifier() else f"({arg})")
+            return text if body.is_Function or body == var else f"({text})"
+        name = f"_e{len(self._bound)}"  # evaluate a repeated argument once, inside a Python lambda
+        return f"(lambda {name}: {self._print_bound(body, var, name)})({arg})"
+
+    def _print_bound(self, body: sp.Expr, var: sp.Basic, text: str) -> str:
+        self._bound[var] = text
+        try:
+            return self._print(body)
+        finally:
+            del self._bound[var]
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        coeff, mats = expr.as_coeff_matrices()
+        product = self._product(mats)
+        if coeff == 1:
+            return product
+        return f"{self._operand(coeff)}*{product if len(mats) == 1 else f'({product})'}"
+
+    def _product(self, mats: Sequence[sp.Basic]) -> str:
+        """``A @ B @ ...``, with a ones matrix beside other factors printed as sums: ``1 1^T X`` costs O(nB)."""
+        first, last = mats[0], mats[-1]
+        np_repeat = self._module_format("numpy.repeat")
+        if len(mats) > 1 and isinstance(first, sp.OneMatrix) and first.shape[1] != 1:
+            rows = _numeric_shape(first)[0]
+            sums = f"({self._product(mats[1:])}).sum(axis=0, keepdims=True)"  # every row of 1 X is X's column sums
+            return sums if rows == 1 else f"{np_repeat}({sums}, {rows}, axis=0)"
+        if len(mats) > 1 and isinstance(last, sp.OneMatrix) and last.shape[0] != 1:
+            cols = _numeric_shape(last)[1]
+            sums = f"({self._product(mats[:-1])}).sum(axis=1, keepdims=True)"
+            return sums if cols == 1 else f"{np_repeat}({sums}, {cols}, axis=1)"
+        return " @ ".join(self._operand(m) for m in mats)
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        # a term ``c * 1`` beside a full-shape term is printed as the scalar c, left to NumPy's broadcasting
+        scalars = [_broadcast_scalar(term) for term in expr.args]
+        if all(s is not None for s in scalars):
+            scalars = [None] * len(scalars)
+        terms = [s if s is not None else term for s, term in zip(scalars, expr.args, strict=True)]
+        terms.sort(key=lambda term: term.could_extract_minus_sign())  # lead with a term without a minus sign
+        out = self._print(terms[0])
+        for term in terms[1:]:
+            negative = term.could_extract_minus_sign()
+            out += f" - {self._operand(-term)}" if negative else f" + {self._print(term)}"
+        return out
+
+    def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
+        return "*".join(self._operand(arg) for arg in expr.args)
+
+    def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
+        return f"{self._operand(expr.base)}**{self._operand(expr.exp)}"
+
+    def _print_OneMatrix(self, expr):
+        return f"{self._module_format('numpy.ones')}({_numeric_shape(expr)})"
+
+    def _print_ZeroMatrix(self, expr):
+        return f"{self._module_format('numpy.zeros')}({_numeric_shape(expr)})"
+
+    def _print_Identity(self, expr):
+        return f"{self._module_format('numpy.eye')}({_numeric_shape(expr)[0]})"
+
+
+def _value_symbols(expr: sp.Basic) -> set[sp.Basic]:
+    """Symbols and matrix symbols whose values the code needs (not sizes in shapes, not bound variables)."""
+    if isinstance(expr, (sp.Symbol, sp.MatrixSymbol)):
+        return {expr}
+    if isinstance(expr, _CONSTANT_MATRICES):
+        return set()
+    if isinstance(expr, sp.Lambda):
+        return _value_symbols(expr.expr) - set(expr.variables)
+    if isinstance(expr, Vec):
+        return {expr}
+    out: set[sp.Basic] = set()
+    for arg in expr.args:
+        out |= _value_symbols(arg)
+    return out
+
+
+class _Tagged(MatrixExpr):
+    """An elementwise function during CSE, named by an atom: CSE can share ``f(X)`` but never splits ``f``."""
+
+    is_commutative = False
+    shape = property(lambda self: self.args[1].shape)
+
+
+def _tag_elementwise(expr: sp.Basic, tags: dict[sp.Lambda, sp.Dummy]) -> sp.Basic:
+    """Replace each elementwise function by a tag shared by equal functions (bound variable renamed alike)."""
+    if isinstance(expr, ElementwiseApplyFunction):
+        (old,), body = expr.function.variables, expr.function.expr
+        fn = sp.Lambda(_TAG_VARIABLE, body.xreplace({old: _TAG_VARIABLE}))
+        tag = tags.setdefault(fn, sp.Dummy(f"f{len(tags)}"))
+        return _Tagged(tag, _tag_elementwise(expr.expr, tags))
+    if not expr.args or isinstance(expr, (sp.MatrixSymbol, Vec)):
+        return expr
+    return expr.func(*[_tag_elementwise(a, tags) for a in expr.args])
+
+
+def _untag(expr: sp.Basic, functions: dict[sp.Dummy, sp.Lambda]) -> sp.Basic:
+    if isinstance(expr, _Tagged):
+        return apply_entrywise(functions[expr.args[0]], _untag(expr.args[1], functions))
+    if not expr.args or isinstance(expr, (sp.MatrixSymbol, Vec)):
+        return expr
+    return expr.func(*[_untag(a, functions) for a in expr.args])
+
+
+def _cse(tags: dict[sp.Lambda, sp.Dummy]) -> Callable:
+    """SymPy's CSE over tagged elementwise functions; constant matrices (``1``) are put back inline."""
+    functions = {tag: fn for fn, tag in tags.items()}
+
+    def cse(expr):
+        replacements, reduced = sp.cse(expr, symbols=sp.numbered_symbols("_x"), list=False)
+        inline: dict[sp.Basic, sp.Basic] = {}
+        kept = []
+        for sym, value in replacements:
+            value = value.xreplace(inline)
+            if isinstance(value, _CONSTANT_MATRICES):
+                inline[sym] = value
+            else:
+                kept.append((sym, _untag(value, functions)))
+        return kept, _untag(reduced.xreplace(inline), functions)
+    return cse
+
+
+def _safe_argument(arg: sp.Basic, used: set[str]) -> sp.Basic:
+    if isinstance(arg, Vec):
+        base, shape = f"{arg.base}_{arg.time}", arg.shape
+    elif isinstance(arg, sp.MatrixSymbol):
+        base, shape = arg.name, arg.shape
+    elif isinstance(arg, sp.Symbol):
+        base, shape = arg.name, None
+    else:
+        raise TypeError(f"kernel arguments must be Symbol, MatrixSymbol or Vec, not {type(arg).__name__}")
+    name, n = safe_name(base), 2
+    while name in used:
+        name, n = f"{safe_name(base)}_{n}", n + 1
+    used.add(name)
+    return sp.MatrixSymbol(name, *shape) if shape else sp.Symbol(name, **arg.assumptions0)
+
+
+def kernel(args: Sequence[sp.Basic], expr: sp.Basic, name: str) -> Callable:
+    """A NumPy function ``name(*arrays)`` computing ``expr`` from ``args`` (Symbols, MatrixSymbols or Vecs).
+
+    Vectors are ``(n, B)`` arrays for a batch of B columns (or ``(n,)`` arrays, unbatched); scalars are
+    floats or ``(1, B)`` rows.  Common subexpressions, including repeated elementwise functions, are computed
+    once.  Raises ValueError if ``expr`` needs a value that is not among ``args``.
+    """
+    if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
+        raise ValueError(f"kernel name {name!r} is not a Python identifier")
+    args = list(args)
+    if len(set(args)) != len(args):
+        raise ValueError(f"kernel arguments repeat: {args}")
+    expr = sp.sympify(expr, strict=True)
+    missing = _value_symbols(expr) - set(args)
+    if missing:
+        raise ValueError(f"{name}: the expression needs {sorted(map(str, missing))}, which are not arguments")
+    used: set[str] = set()
+    renamed = {arg: _safe_argument(arg, used) for arg in args}
+    tags: dict[sp.Lambda, sp.Dummy] = {}
+    body = _tag_elementwise(expr.xreplace(renamed), tags)
+    fn = sp.lambdify(list(renamed.values()), body, modules="numpy", printer=MatrixNumPyPrinter,
+                     cse=_cse(tags), docstring_limit=0)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{name}({', '.join(str(a) for a in args)}): generated by symrnn.codegen.kernel from\n{expr}"
+    return fn
