@@ -5,6 +5,10 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.sympify import _sympify
 
+from symrnn.ops import sigmoid
+
+_MPMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh"}
+
 
 def numeric(value, digits: int = 50) -> sp.Float:
     """A real number expression evaluated to about ``digits`` significant digits, each shared subexpression once.
@@ -48,3 +52,47 @@ def numeric(value, digits: int = 50) -> sp.Float:
                 raise ValueError(f"{value} is not real")
             result = result.real
         return sp.Float(result, digits)
+
+
+def graph_value(expr: sp.Expr, dps: int = 80):
+    """The value of a closed expression with mpmath at ``dps`` digits, each distinct subexpression once.
+
+    ``evalf`` walks the tree, exponential in T for an unrolled recurrence; this walks the graph. None when a node is
+    not one of the arithmetic and functions here, or does not evaluate to a finite number.
+    """
+    import mpmath
+
+    with mpmath.workdps(dps):
+        values: dict[sp.Expr, object] = {}
+        stack = [(expr, False)]
+        while stack:
+            node, done = stack.pop()
+            if node in values:
+                continue
+            if not done and node.args:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if a not in values)
+                continue
+            args = [values[a] for a in node.args]
+            try:
+                if node.is_Rational:
+                    v = mpmath.mpf(int(node.p)) / int(node.q)
+                elif node.is_Number or node.is_NumberSymbol:
+                    v = mpmath.mpf(str(node.evalf(dps + 10)))
+                elif node.is_Add:
+                    v = mpmath.fsum(args)
+                elif node.is_Mul:
+                    v = mpmath.fprod(args)
+                elif node.is_Pow:
+                    v = args[0] ** args[1]
+                elif node.func in _MPMATH:
+                    v = getattr(mpmath, _MPMATH[node.func])(args[0])
+                elif node.func is sigmoid:
+                    v = 1 / (1 + mpmath.exp(-args[0]))
+                else:
+                    return None
+            except (ZeroDivisionError, ValueError, OverflowError):
+                return None
+            values[node] = v
+        out = values[expr]
+        return out if mpmath.isfinite(out) else None

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 
 import sympy as sp
 
-from symrnn.core.zerotest import graph_value, symbols_of
+from symrnn.core.zerotest import symbols_of
+from symrnn.numeric.graph import graph_value
 
 
 def random_point(symbols: Iterable[sp.Symbol], rng: random.Random) -> dict:
