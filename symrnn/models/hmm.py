@@ -11,6 +11,7 @@ step if one takes ``U h_0 = pi``.
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 import random
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,8 @@ def _exact(value, where: str):
     if isinstance(value, str) or not isinstance(value, (numbers.Number, sp.Basic, np.generic)):
         raise ModelError(f"{where}: entry {value!r} is not a number or SymPy expression")
     if isinstance(value, sp.Basic):
+        if value.is_number and (value.has(sp.nan, sp.zoo, sp.oo, -sp.oo) or value.is_real is False):
+            raise ModelError(f"{where}: entry {value} is not a finite real number")
         return value
     if isinstance(value, (bool, np.bool_)):
         raise ModelError(f"{where}: entry {value!r} is a boolean, not a number")
@@ -42,6 +45,8 @@ def _exact(value, where: str):
         return sp.Integer(int(value))
     if isinstance(value, Fraction):
         return sp.Rational(value.numerator, value.denominator)
+    if not isinstance(value, (numbers.Real, np.floating)) or not math.isfinite(float(value)):
+        raise ModelError(f"{where}: entry {value!r} is not a finite real number")
     return sp.Float(float(value))
 
 

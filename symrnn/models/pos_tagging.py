@@ -14,6 +14,7 @@ entry.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -33,6 +34,10 @@ U = sp.ImmutableMatrix(sp.Rational(1, 10) * sp.Matrix([[1, 1, 8], [8, 1, 1], [1,
 W = sp.ImmutableMatrix(sp.Rational(1, 100) * sp.Matrix([[1, 1, 1, 97], [49, 1, 49, 1], [1, 97, 1, 1]]))
 
 
+class InputTooLong(ModelError):
+    """More words than the tagger's budget allows."""
+
+
 def uniform(n: int) -> sp.Matrix:
     """The uniform distribution over n states, as an exact column."""
     return sp.ones(n, 1) / n
@@ -43,13 +48,31 @@ def hmm(pi: sp.Matrix | None = None) -> HMM:
     return HMM(U, W, uniform(len(TAGS)) if pi is None else pi, states=TAGS, vocabulary=VOCABULARY)
 
 
+_MAX_DIGITS = 60
+_MAX_EXPONENT = 60
+_PRIOR_ENTRY = re.compile(
+    rf"^(?=.{{1,{_MAX_DIGITS}}}$)[+-]?(\d+\.?\d*|\.\d+)(?:[eE](?P<exp>[+-]?\d{{1,4}}))?(?:/\d+)?$")
+
+#: The most words ``tag`` takes: exact belief propagation's fractions grow with every word (cost ~ T^2).
+MAX_WORDS = 1000
+
+
 def parse_prior(text: str, n: int = len(TAGS)) -> sp.Matrix:
     """A prior given as comma-separated fractions or decimals (``1/3,1/3,1/3``), read by ``fractions.Fraction``.
 
     Nothing is evaluated: each piece must be a number literal.
     """
+    pieces = [piece.strip() for piece in text.split(",")]
+    if len(pieces) != n:
+        raise ModelError(f"prior {text!r} has {len(pieces)} entries; the model has {n} states")
+    for piece in pieces:
+        number = _PRIOR_ENTRY.match(piece)
+        if not number or abs(int(number.group("exp") or 0)) > _MAX_EXPONENT:
+            raise ModelError(f"prior entry {piece[:40]!r} is not a fraction or decimal of at most {_MAX_DIGITS} "
+                             f"characters with an exponent of at most {_MAX_EXPONENT}; give {n} fractions such as "
+                             "1/3,1/3,1/3")
     try:
-        values = [Fraction(piece.strip()) for piece in text.split(",")]
+        values = [Fraction(piece) for piece in pieces]
     except (ValueError, ZeroDivisionError) as exc:
         raise ModelError(f"prior {text!r}: {exc}; give {n} fractions such as 1/3,1/3,1/3") from None
     if len(values) != n:
@@ -229,13 +252,16 @@ class TagRow:
 
 
 def tag(words: Sequence[str] = SENTENCE, pi: sp.Matrix | None = None, g: Nonlinearity | str = "lecture",
-        model: HMM | None = None, digits: int | None = 50) -> list[TagRow]:
+        model: HMM | None = None, digits: int | None = 50, max_words: int = MAX_WORDS) -> list[TagRow]:
     """Tag ``words`` with the RNN and with exact belief propagation (``model`` defaults to the lecture's, with
     initial distribution ``pi``).  The RNN runs to ``digits`` significant digits per step (``None``: exactly)."""
     if model is None:
         model = hmm(pi)
     elif pi is not None:
         raise ValueError("give either a model or a prior pi, not both")
+    if len(words) > max_words:
+        raise InputTooLong(f"{len(words)} words: the tagger takes at most {max_words} (exact fractions grow with "
+                           "every word); pass max_words to raise the limit")
     xs = model.encode(list(words))
     states = model.states or tuple(str(n) for n in range(1, model.N + 1))
     hs = network(g, model).run(xs, digits)
