@@ -1,0 +1,106 @@
+"""The resource budget: caps refuse before work starts, bounded work ends with a named error, never a hang."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import sympy as sp
+
+from symrnn.core.budget import (
+    DEFAULT,
+    Budget,
+    MemoryLimit,
+    SizeLimit,
+    TimeLimit,
+    check_count,
+    check_power,
+    read_text,
+    run_bounded,
+)
+
+
+def test_bounded_work_returns_its_result_and_reraises_its_error():
+    assert run_bounded(lambda a, b: a ** b, 3, 4) == 81
+    with pytest.raises(ValueError, match="planted"):
+        run_bounded(lambda: (_ for _ in ()).throw(ValueError("planted")))
+
+
+def test_a_hang_is_stopped_at_the_deadline():
+    start = time.monotonic()
+    with pytest.raises(TimeLimit, match="the sleep ran past the limit of 0.5 s"):
+        run_bounded(time.sleep, 30, budget=Budget(seconds=0.5), what="the sleep")
+    assert time.monotonic() - start < 10
+
+
+def test_memory_is_capped():
+    with pytest.raises(MemoryLimit, match="more than 300 MB"):
+        run_bounded(lambda: len(bytearray(4 * 10**9)), budget=Budget(memory_mb=300))
+
+
+def test_tiny_sympy_input_that_would_never_finish_is_stopped():
+    with pytest.raises((TimeLimit, MemoryLimit)):
+        run_bounded(lambda: sp.Integer(9) ** (sp.Integer(9) ** 9) > 0, budget=Budget(seconds=1, memory_mb=500))
+
+
+def test_recursion_becomes_a_named_error():
+    def deep(n):
+        return deep(n + 1)
+
+    with pytest.raises(Exception, match="nested too deeply"):
+        run_bounded(deep, 0)
+
+
+def test_power_cap_uses_the_number_of_digits():
+    check_power(2, 100)  # 31 digits
+    assert len(str(2**100)) == 31
+    with pytest.raises(SizeLimit, match="about 3.01e"):
+        check_power(2, 10**10)
+    with pytest.raises(SizeLimit):
+        check_power(10, DEFAULT.max_result_digits + 1)
+    check_power(10, DEFAULT.max_result_digits - 1)
+
+
+def test_files_are_read_only_up_to_the_cap(tmp_path):
+    with pytest.raises(SizeLimit, match="larger than the limit of 1000 bytes"):
+        read_text("/dev/zero", Budget(max_bytes=1000))
+    bad = tmp_path / "bad.md"
+    bad.write_bytes(b"ok \xff")
+    with pytest.raises(SizeLimit, match="byte 4"):
+        read_text(bad)
+    good = tmp_path / "good.md"
+    good.write_text("$x$ é", encoding="utf-8")
+    assert read_text(good) == "$x$ é"
+    with pytest.raises(SizeLimit, match="folder"):
+        read_text(tmp_path)
+
+
+def test_counts_and_overrides():
+    check_count(5, 5, "words", "--max-words")
+    with pytest.raises(SizeLimit, match="6 words: more than the limit of 5 \\(--max-words raises it\\)"):
+        check_count(6, 5, "words", "--max-words")
+    assert DEFAULT.override(seconds=3, max_words=None).seconds == 3
+    for bad in ({"seconds": 0}, {"max_words": -1}, {"nonsense": 1}, {"seconds": True}):
+        with pytest.raises(ValueError):
+            DEFAULT.override(**bad)
+
+
+def _children() -> set[str]:
+    me = str(os.getpid())
+    out = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[1] == me:
+                    out.add(pid)
+        except OSError:
+            pass
+    return out
+
+
+def test_no_worker_is_left_behind():
+    before = _children()
+    with pytest.raises(TimeLimit):
+        run_bounded(time.sleep, 30, budget=Budget(seconds=0.2))
+    assert _children() <= before
