@@ -9,18 +9,18 @@ from symrnn import notation as nt
 from symrnn.latex.parse import (
     Backend,
     BackendError,
-    Notation,
     ParseError,
     RefusedName,
     ShapeMismatch,
+    Sizes,
     Unexpected,
     available_backends,
-    check_lambdifiable,
     parse,
     parse_math,
     same,
 )
 from symrnn.lecture25 import source as lecture
+from symrnn.numeric.guard import check_lambdifiable
 from symrnn.ops import Ratio, sigmoid
 
 t, i, j, k, N, V, T = nt.t, nt.i, nt.j, nt.k, nt.N, nt.V, nt.T
@@ -143,7 +143,7 @@ def test_decimals_keep_their_shown_precision():
 
 def test_sizes_come_from_the_notation_and_can_be_declared():
     assert parse(r"\vec{x}_t", backend="none").shape == (V + 1, 1)
-    custom = Notation(vectors={"h": 3}, matrices={"U": (3, 3)})
+    custom = Sizes(vectors={"h": 3}, matrices={"U": (3, 3)})
     assert parse(r"U\vec{h}_{t-1}", notation=custom, backend="none").shape == (3, 1)
 
 
@@ -194,7 +194,7 @@ def test_the_bptt_and_lstm_notation_reads_as_symrnn_objects(text, expected):
     assert same(parse(text, backend="none"), expected) in ("structural", "canonical")
 
 
-LSTM = Notation(vectors={"x": N}, matrices={"U_f": (N, N), "b_ii": (N, 1)}, gates={"f": N, "i": N, "o": N})
+LSTM = Sizes(vectors={"x": N}, matrices={"U_f": (N, N), "b_ii": (N, 1)}, gates={"f": N, "i": N, "o": N})
 f_t, i_t, o_t = (nt.Gate(g, t, N) for g in "fio")
 LSTM_READINGS = [  # gates declared: written without arrows, N-vectors, juxtaposition is entrywise
     (r"\vec{c}_t = f_t \vec{c}_{t-1} + i_t \vec{x}_t",

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from symrnn import notation as nt
 from symrnn.core.verify import statement_latex
-from symrnn.latex.parse import Notation, ParseError, available_backends, notation_of, parse, same
+from symrnn.latex.parse import ParseError, Sizes, available_backends, notation_of, parse, same
 from symrnn.latex.printer import latex
 from symrnn.lecture25 import SECTIONS, derivations
 from symrnn.lecture25 import source as lecture
@@ -92,7 +92,7 @@ def test_a_changed_equation_does_not_read_as_the_step(section, step_id, old, new
 def test_sizes_are_part_of_the_meaning():
     """The LSTM's x_t has N entries; read with the RNN's default sizes (V+1) it is another vector."""
     step = _step("lstm", "lstm-c")
-    assert same(parse(statement_latex(step), backend="none", notation=Notation(gates={"f": nt.N, "i": nt.N})),
+    assert same(parse(statement_latex(step), backend="none", notation=Sizes(gates={"f": nt.N, "i": nt.N})),
                 step.statement) is None
     with pytest.raises(ValueError, match="two sizes"):  # one name, two sizes: no single reading
         notation_of((nt.Vec("x", nt.t, nt.N), nt.Vec("x", nt.t, sp.Symbol("D"))))

@@ -1,0 +1,270 @@
+"""Grammar: sums, products (``\\cdot``, juxtaposition, ``/``, ``\\odot``/``\\oslash``) and powers, with shapes.
+
+Matrices are checked as they are combined: a sum or product of provably different shapes is a
+:class:`ShapeMismatch`; when the shapes depend on sizes such as N and V+1 the result is kept unevaluated
+(``MatAdd``/``MatMul``) for the audit to report the condition.  A scalar written before an explicit matrix is its
+factor (``\\frac{1}{10}[...]``) and a declared gate before a vector an entrywise product (``f_t \\vec{c}_{t-1}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sympy as sp
+from sympy.core.sympify import _sympify  # strict: refuses strings
+from sympy.matrices.expressions import MatrixExpr
+
+from symrnn import notation as nt
+from symrnn.latex.parse.core import ParserCore
+from symrnn.latex.parse.errors import ShapeMismatch
+from symrnn.latex.parse.tokens import RELATIONS, Token
+from symrnn.ops import Ratio
+
+_NOT_A_START = ("right", "cdot", "times", "odot", "oslash", "circ", "vdots", "cdots", "ddots", "rightarrow",
+                *RELATIONS)
+
+
+class ArithmeticMixin(ParserCore):
+    """Sums, products and powers."""
+
+    # -- sums --
+    def expr(self):
+        self.enter()
+        try:
+            start = self.peek()
+            terms: list[Any] = []
+            sign = 1
+            if self.at_sym("+", "-"):
+                sign = -1 if self.take().value == "-" else 1
+            if not self.starts_factor():
+                raise self.error(f"expected an expression, found {self.describe(self.peek())}")
+            terms.append(self.negate(self.term()) if sign < 0 else self.term())
+            while self.at_sym("+", "-"):
+                op = self.take()
+                if not self.starts_factor():
+                    raise self.error(f"expected a term after {op.value!r}, found {self.describe(self.peek())}")
+                value = self.term()
+                terms.append(self.negate(value) if op.value == "-" else value)
+            return self.combine_sum(terms, start)
+        finally:
+            self.depth -= 1
+
+    def negate(self, value):
+        if isinstance(value, MatrixExpr):
+            return -value
+        if isinstance(value, nt.Rounded):
+            return nt.Rounded(-value.value, value.places)
+        if value.is_Number:
+            return -value
+        return sp.Mul(sp.S.NegativeOne, value, evaluate=False)
+
+    def combine_sum(self, terms: list, start: Token):
+        if len(terms) == 1:
+            return terms[0]
+        if any(_summed_matrix(t_) for t_ in terms):  # \sum_{\tau=1}^{t} W\vec{x}_\tau + \vec{h}_0: kept as written
+            shapes = [(t_.function if _summed_matrix(t_) else t_).shape for t_ in terms
+                      if _summed_matrix(t_) or isinstance(t_, MatrixExpr)]
+            if len(shapes) != len(terms) or any(fits(a, shapes[0]) is False for a in shapes[1:]):
+                raise self.error("a sum of matrices with a term of another shape", start, ShapeMismatch)
+            return sp.Add(*terms, evaluate=False)
+        mats = [t_ for t_ in terms if isinstance(t_, MatrixExpr)]
+        if not mats:
+            return sp.Add(*terms, evaluate=False)
+        shape = mats[0].shape
+        unproven = False
+        for m in mats[1:]:
+            fit = fits(m.shape, shape)
+            if fit is False:
+                raise self.error(f"cannot add matrices of shapes {shape_text(shape)} and {shape_text(m.shape)}",
+                                 start, ShapeMismatch)
+            unproven |= fit is None
+        scalars = [t_ for t_ in terms if not isinstance(t_, MatrixExpr)]
+        if scalars:  # the lecture's \vec{\xi} - 1: a number added to every entry of a vector
+            if shape[1] != 1:
+                raise self.error("a number added to a matrix: only a vector can be shifted", start, ShapeMismatch)
+            shift = scalars[0] if len(scalars) == 1 else sp.Add(*scalars)
+            vector = mats[0] if len(mats) == 1 else self.combine_sum(mats, start)
+            return nt.VecShift(vector, shift)
+        mats = [m.xreplace({sp.OneMatrix(nt.N, 1): sp.OneMatrix(*shape)}) if shape[1] == 1 else m for m in mats]
+        if unproven or any(_explicit(m) for m in mats):
+            return sp.MatAdd(*mats)  # sizes such as N and V + 1 may be equal: the audit reports the condition
+        out = mats[0]
+        for m in mats[1:]:
+            out = out + m
+        return out
+
+    # -- products --
+    def starts_factor(self) -> bool:
+        tok = self.peek()
+        if tok.kind in ("num", "letter", "begin"):
+            return True
+        if tok.kind == "text":
+            return tok.value != "text" or (not self.in_table and tok.arg.strip() not in ("if", "otherwise"))
+        if tok.kind == "sym":
+            return tok.value == "("
+        if tok.kind == "cmd":
+            return tok.value not in _NOT_A_START or (tok.value == "cdot" and self.at_sym_ahead(1, ")"))
+        return False
+
+    def at_sym_ahead(self, ahead: int, value: str) -> bool:
+        tok = self.peek(ahead)
+        return (tok.kind == "sym" and tok.value == value) or (tok.kind == "cmd" and tok.value == "right")
+
+    def term(self):
+        self.enter()
+        try:
+            start = self.peek()
+            segments: list[list[Any]] = [[self.factor()]]
+            ops: list[Token] = []
+            while True:
+                if self.at("cmd", "cdot") or self.at("cmd", "times"):
+                    self.take()
+                    segments[-1].append(self.factor())
+                elif self.at("cmd", "odot") or self.at("cmd", "oslash"):
+                    ops.append(self.take())
+                    segments.append([self.factor()])
+                elif self.at_sym("/"):
+                    op = self.take()
+                    value = self.factor()
+                    if isinstance(value, MatrixExpr):
+                        raise self.error("division by a matrix", op, ShapeMismatch)
+                    segments[-1].append(sp.Pow(value, -1))
+                elif self.starts_factor():
+                    segments[-1].append(self.factor())
+                else:
+                    break
+            return self.entrywise([self.product(seg, start) for seg in segments], ops, start)
+        finally:
+            self.depth -= 1
+
+    def entrywise(self, values: list, ops: list[Token], start: Token):
+        """Products joined by ``\\odot``/``\\oslash``, left to right: ``a \\odot b \\oslash c`` is ``(a . b) / c``."""
+        if len(values) == 1:
+            return values[0]
+        for v in values:
+            if not isinstance(v, MatrixExpr):
+                raise self.error("\\odot joins matrices or vectors", start, ShapeMismatch)
+        for v in values[1:]:
+            if fits(v.shape, values[0].shape) is False:
+                raise self.error(f"\\odot of shapes {shape_text(values[0].shape)} and {shape_text(v.shape)}", start,
+                                 ShapeMismatch)
+        run = [values[0]]
+        for op, v in zip(ops, values[1:], strict=True):
+            if op.value == "odot":
+                run.append(v)
+            else:
+                run = [Ratio(run[0] if len(run) == 1 else nt.hadamard(*run), v)]
+        return run[0] if len(run) == 1 else nt.hadamard(*run)
+
+    def product(self, factors: list, start: Token):
+        merged: list[Any] = []
+        for f in factors:  # a scalar written right before an explicit matrix is its factor: \frac{1}{10}[...]
+            if merged and isinstance(f, sp.ImmutableMatrix) and not isinstance(merged[-1], MatrixExpr) \
+                    and not isinstance(merged[-1], sp.MatrixBase):
+                merged.append(nt.ScaledMatrix(merged.pop(), f))
+            elif merged and isinstance(merged[-1], nt.Gate) and isinstance(f, MatrixExpr) \
+                    and f.shape == merged[-1].shape:
+                merged.append(nt.Juxtaposed(merged.pop(), f))  # the lecture's f_t \vec{c}_{t-1}: entrywise
+            else:
+                merged.append(f)
+        if len(merged) == 1:
+            return merged[0]
+        mats = [f for f in merged if isinstance(f, MatrixExpr)]
+        if not mats:
+            return sp.Mul(*merged, evaluate=False)
+        unproven = False
+        for a, b in zip(mats, mats[1:], strict=False):
+            fit = fits((a.shape[1],), (b.shape[0],))
+            if fit is False:
+                raise self.error(f"cannot multiply a {shape_text(a.shape)} matrix by a {shape_text(b.shape)} one",
+                                 start, ShapeMismatch)
+            unproven |= fit is None
+        if unproven or any(_explicit(m) for m in mats):
+            return sp.MatMul(*merged)
+        out = merged[0]
+        for f in merged[1:]:
+            try:
+                out = out * f
+            except (NotImplementedError, TypeError, ValueError) as exc:  # SymPy refuses the product's factors
+                raise self.error(f"cannot multiply {type(out).__name__} by {type(f).__name__} here ({exc})", start,
+                                 ShapeMismatch) from None
+        return out
+
+    # -- powers --
+    def factor(self):
+        self.enter()
+        try:
+            if self.at_sym("-"):
+                self.take()
+                return self.negate(self.factor())
+            base = self.primary()
+            while self.at_sym("^"):
+                tok = self.take()
+                if isinstance(base, MatrixExpr):
+                    base = self.matrix_power(base, tok)
+                else:
+                    exponent = self.script()
+                    base = sp.Pow(base, exponent)
+            return base
+        finally:
+            self.depth -= 1
+
+    def matrix_power(self, base: MatrixExpr, tok: Token) -> MatrixExpr:
+        """What follows ``^`` on a matrix: ``T`` (transpose), ``(t)`` (the copy used at step t), ``\\circ 2`` (an
+        entrywise power) or an exponent (a power of a square matrix)."""
+        braced = self.at_sym("{")
+        ahead = 1 if braced else 0
+        nxt, after = self.peek(ahead), self.peek(ahead + 1)
+        if nxt.kind == "letter" and nxt.value == "T" and (not braced or (after.kind == "sym" and after.value == "}")):
+            self.script_tokens()
+            return base.T
+        if braced and nxt.kind == "sym" and nxt.value == "(":
+            self.take()
+            step = self.group()
+            self.expect_sym("}", "after the step of U^{(t)}")
+            if not isinstance(base, sp.MatrixSymbol) or isinstance(step, MatrixExpr):
+                raise self.error("only a named matrix has a copy per step, U^{(t)}", tok, ShapeMismatch)
+            return nt.LayerCopy(base, step)
+        if nxt.kind == "cmd" and nxt.value == "circ":
+            if braced:
+                self.take()
+            self.take()
+            exponent = self.script()
+            if braced:
+                self.expect_sym("}", "after the entrywise power")
+            if isinstance(exponent, MatrixExpr):
+                raise self.error("an entrywise power needs a number", tok, ShapeMismatch)
+            return sp.HadamardPower(base, exponent)
+        exponent = self.script()
+        if isinstance(exponent, MatrixExpr) or fits((base.shape[0],), (base.shape[1],)) is not True:
+            raise self.error(f"a power of a {shape_text(base.shape)} matrix", tok, ShapeMismatch)
+        return sp.MatPow(base, exponent)
+
+
+# ---- shapes --------------------------------------------------------------------------------------------------------
+
+
+def shape_text(shape: Sequence[Any]) -> str:
+    return f"{shape[0]} x {shape[1]}"
+
+
+def fits(a: Sequence[Any], b: Sequence[Any]) -> bool | None:
+    """True if two shapes are equal, False if provably different, None if that depends on the sizes (N, V+1)."""
+    verdict: bool | None = True
+    for x, y in zip(a, b, strict=False):
+        d = sp.simplify(_sympify(x) - _sympify(y))
+        if d != 0:
+            if d.is_number:
+                return False
+            verdict = None
+    return verdict
+
+
+def _explicit(m) -> bool:
+    return bool(m.atoms(sp.ImmutableMatrix)) or isinstance(m, (sp.ImmutableMatrix, nt.ScaledMatrix)) or \
+        bool(m.atoms(nt.ScaledMatrix))
+
+
+def _summed_matrix(term) -> bool:
+    return isinstance(term, (sp.Sum, sp.Product)) and isinstance(term.function, MatrixExpr)

@@ -1,0 +1,135 @@
+"""The parser's core: token access, errors with positions, the nesting and time guards, and the second reading.
+
+Every grammar mixin (:mod:`.relations`, :mod:`.arithmetic`, :mod:`.scripts`, :mod:`.primaries`, :mod:`.functions`,
+:mod:`.calculus`, :mod:`.matrices`) derives from :class:`ParserCore`, so each construct's module stays small and
+they all share one cursor.  One parser instance reads one input; no state survives a parse.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from symrnn import notation as nt
+from symrnn.latex.parse.backends import Backend, from_backend, plain_arithmetic
+from symrnn.latex.parse.errors import BackendError, ParseError, TooDeep, Unexpected
+from symrnn.latex.parse.sizes import Sizes
+from symrnn.latex.parse.tokens import Limits, Token, deadline_check, greek_symbol, letter_symbol, tokenize
+
+
+@dataclass(frozen=True)
+class Decimal:
+    """A decimal number as written: position, text, exact value and digits after the point."""
+
+    pos: int
+    text: str
+    value: sp.Rational
+    places: int
+
+
+class ParserCore:
+    """Recursive descent over the tokens: the cursor and the helpers every grammar rule uses."""
+
+    def __init__(self, text: str, notation: Sizes, limits: Limits, backend: Backend | None):
+        self.text, self.sizes, self.limits, self.backend = text, notation, limits, backend
+        self.deadline = time.perf_counter() + limits.seconds
+        self.toks = tokenize(text, limits, self.deadline)
+        self.i = 0
+        self.depth = 0
+        self.decimals: list[Decimal] = []
+        self.readings: dict[str, Any] = {}
+        self.in_table = 0  # inside an array's cell, \text{...} is a cell's words, not a factor
+
+    # -- token helpers --
+    def peek(self, ahead: int = 0) -> Token:
+        return self.toks[min(self.i + ahead, len(self.toks) - 1)]
+
+    def take(self) -> Token:
+        tok = self.peek()
+        self.i = min(self.i + 1, len(self.toks) - 1)
+        if self.i % 32 == 0:
+            deadline_check(self.deadline, tok.pos, self.text)
+        return tok
+
+    def at(self, kind: str, value: str | None = None, ahead: int = 0) -> bool:
+        tok = self.peek(ahead)
+        return tok.kind == kind and (value is None or tok.value == value)
+
+    def at_sym(self, *values: str) -> bool:
+        tok = self.peek()
+        return tok.kind == "sym" and tok.value in values
+
+    def expect_sym(self, value: str, what: str = "") -> Token:
+        tok = self.peek()
+        if tok.kind != "sym" or tok.value != value:
+            raise self.error(f"expected {value!r}{' ' + what if what else ''}, found {self.describe(tok)}", tok)
+        return self.take()
+
+    def describe(self, tok: Token) -> str:
+        if tok.kind == "eof":
+            return "the end of the input"
+        return repr(self.text[tok.pos:tok.end])
+
+    def error(self, reason: str, tok: Token | None = None, cls: type[ParseError] = Unexpected) -> ParseError:
+        return cls(reason, (tok or self.peek()).pos, self.text)
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > 6 * self.limits.max_depth:
+            raise self.error(f"expression nests deeper than {self.limits.max_depth}", cls=TooDeep)
+        deadline_check(self.deadline, self.peek().pos, self.text)
+
+    def sub_parse(self, start: int, stop: int, rule: Callable[[], Any]):
+        """Parse tokens ``start:stop`` with ``rule``; they must be consumed exactly."""
+        saved, saved_toks = self.i, self.toks
+        end = saved_toks[stop]
+        self.toks = saved_toks[:stop] + [Token("eof", "", end.pos, end.pos)]
+        self.i = start
+        try:
+            value = rule()
+            if self.peek().kind != "eof":
+                raise self.error(f"unexpected {self.describe(self.peek())} in a fraction")
+            return value
+        finally:
+            self.toks, self.i = saved_toks, saved
+
+    # -- atoms --
+    def number(self, tok: Token):
+        if "." in tok.value:
+            whole, _, frac = tok.value.partition(".")
+            value = sp.Rational(int(whole or "0") * 10 ** len(frac) + int(frac), 10 ** len(frac))
+            self.decimals.append(Decimal(tok.pos, tok.value, value, len(frac)))
+            return nt.Rounded(value, len(frac))
+        return sp.Integer(int(tok.value))
+
+    def letter_symbol(self, name: str) -> sp.Symbol:
+        return letter_symbol(name)
+
+    def greek(self, name: str) -> sp.Symbol:
+        return greek_symbol(name)
+
+    # -- the backend's second opinion --
+    def second_reading(self, start: int, stop: int, items: list, end: Token) -> None:
+        """Hand a plain-arithmetic span to the backend and insist that it reads the same value."""
+        if self.backend is None or len(items) != 1:
+            return
+        toks = self.toks[start:stop]
+        if not toks or not plain_arithmetic(toks):
+            return
+        source = self.text[toks[0].pos:toks[-1].end]
+        own = items[0]
+        if source not in self.readings:
+            try:
+                self.readings[source] = self.backend.call(source)
+            except Exception as exc:  # noqa: BLE001 - the backend's own exceptions are plain Exception
+                raise BackendError(f"backend {self.backend.name} cannot read {source!r}: "
+                                   f"{str(exc).splitlines()[0]}", toks[0].pos, self.text) from None
+            deadline_check(self.deadline, toks[0].pos, self.text)
+        other = from_backend(self.readings[source], self.text, toks[0])
+        if sp.expand(other - own) != 0:
+            raise BackendError(f"backend {self.backend.name} reads {source!r} as {other}, symrnn as {own}",
+                               toks[0].pos, self.text)

@@ -1,0 +1,60 @@
+"""The parser's errors: one :class:`ParseError` subclass per kind of failure, each naming the position.
+
+Callers catch :class:`ParseError` (a ValueError) for any unreadable input and the subclass when the kind matters
+(:mod:`symrnn.audit` reports a :class:`ShapeMismatch` as a size error, not as unreadable text).
+"""
+
+from __future__ import annotations
+
+
+class ParseError(ValueError):
+    """A LaTeX input that cannot be read; ``pos`` is the 0-based character offset of the problem."""
+
+    def __init__(self, reason: str, pos: int, text: str = ""):
+        self.reason, self.pos, self.text = reason, pos, text
+        excerpt = ""
+        if text:
+            lo = max(0, pos - 30)
+            snippet = text[lo:pos + 30].replace("\n", " ")
+            excerpt = f": ...{snippet}..." if len(text) > 60 else f": {snippet}"
+        super().__init__(f"{reason} at position {pos}{excerpt}")
+
+
+class EmptyInput(ParseError):
+    """Nothing to read."""
+
+
+class TooLong(ParseError):
+    """The input exceeds :attr:`Limits.max_chars`."""
+
+
+class TooDeep(ParseError):
+    """Brackets or environments nest deeper than :attr:`Limits.max_depth`."""
+
+
+class Timeout(ParseError):
+    """Reading took longer than :attr:`Limits.seconds`."""
+
+
+class Unbalanced(ParseError):
+    """A bracket, ``\\left``/``\\right`` or ``\\begin``/``\\end`` without its partner."""
+
+
+class UnknownMacro(ParseError):
+    """A command, environment or character outside the lecture's notation."""
+
+
+class RefusedName(ParseError):
+    """A name in ``\\operatorname``/``\\mathrm``/``\\text`` that is not a plain word."""
+
+
+class Unexpected(ParseError):
+    """A token where the grammar expects something else (including text left over after a complete input)."""
+
+
+class ShapeMismatch(ParseError):
+    """Matrices whose sizes do not fit (a ragged ``bmatrix``, a product or sum of incompatible shapes)."""
+
+
+class BackendError(ParseError):
+    """The latex2sympy backend failed on, or disagreed with symrnn about, a plain-arithmetic piece."""

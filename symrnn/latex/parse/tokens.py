@@ -1,0 +1,255 @@
+"""The tokeniser: LaTeX text to tokens with positions, and the guard rails that apply before any grammar.
+
+It is the first line of defence, so it refuses early: a length cap, a nesting cap, balanced brackets, ``\\left``/
+``\\right`` and environments, known commands and environments only, and names in ``\\operatorname``/``\\mathrm``/
+``\\text`` checked against plain words.  The deadline it checks is shared with the parser's loops.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symrnn import notation as nt
+from symrnn.latex.parse.errors import RefusedName, Timeout, TooDeep, TooLong, Unbalanced, Unexpected, UnknownMacro
+from symrnn.ops import sigmoid
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Guard rails: input length, nesting depth, and a time budget for one parse."""
+
+    max_chars: int = 20_000
+    max_depth: int = 40
+    seconds: float = 1.0
+
+
+DEFAULT_LIMITS = Limits()
+
+# ---- the vocabulary ------------------------------------------------------------------------------------------------
+
+GREEK = frozenset("""alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi
+    pi rho varrho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi
+    Omega""".split())
+FUNCTIONS = {"exp": sp.exp, "ln": sp.log, "log": sp.log, "tanh": sp.tanh, "sigma": sigmoid}
+RELATIONS = {"=": "=", "approx": "approx", "leftarrow": "leftarrow", "neq": "neq", "ne": "neq", "<": "<",
+             ">": ">", "leq": "leq", "le": "leq", "geq": "geq", "ge": "geq"}
+TEXT_COMMANDS = frozenset({"text", "operatorname", "mathrm", "mathfrak", "mathbf", "mathit", "textrm"})
+ACCENTS = frozenset({"hat", "bar", "tilde"})
+_SPACING = frozenset({",", ";", "!", " ", ":", "quad", "qquad", "displaystyle"})
+_KNOWN = frozenset({"frac", "vec", "sum", "prod", "max", "left", "right", "begin", "end", "dots", "ldots", "cdots",
+                    "vdots", "ddots", "cdot", "times", "odot", "oslash", "circ", "partial", "infty", "exp", "ln",
+                    "log", "tanh", "rightarrow",
+                    *RELATIONS, *GREEK, *TEXT_COMMANDS, *ACCENTS})
+_ENVIRONMENTS = frozenset({"bmatrix", "cases", "array"})
+WORD = re.compile(r"^[A-Za-z]+$")
+_TEXT = re.compile(r"^[A-Za-z0-9 .,;:'()+\-/=]*$")  # nt.Words' characters; outside a table only a word is read
+_COLUMNS = re.compile(r"^[lcr]{1,20}$")
+_SYMBOLS = set("+-=<>,|()[]{}^_&'/*;")
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_LETTERS = {"t": nt.t, "q": nt.q, "i": nt.i, "j": nt.j, "k": nt.k, "T": nt.T, "N": nt.N, "V": nt.V}
+
+
+def letter_symbol(name: str) -> sp.Symbol:
+    """The symbol a letter names: the notation's own ``t``, ``i``, ``N`` (with their assumptions) or a plain one."""
+    return _LETTERS.get(name, sp.Symbol(name))
+
+
+def greek_symbol(name: str) -> sp.Symbol:
+    """The symbol a Greek command names (``\\eta`` is the notation's learning rate)."""
+    return nt.eta if name == "eta" else sp.Symbol(name)
+
+
+# ---- tokens --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # num, letter, cmd, text, sym, rowsep, begin, end, eof
+    value: str
+    pos: int
+    end: int
+    arg: str = ""  # the braced argument of a text command or environment
+    glued: bool = False  # no white space before this token
+    spec: str = ""  # an array's column specification (``ll``)
+
+
+def deadline_check(deadline: float, pos: int, text: str) -> None:
+    """Raise :class:`Timeout` once the parse's deadline (a ``time.perf_counter`` value) has passed."""
+    if time.perf_counter() > deadline:
+        raise Timeout("time limit reached", pos, text)
+
+
+def tokenize(text: str, limits: Limits = DEFAULT_LIMITS, deadline: float | None = None) -> list[Token]:
+    """Split LaTeX into tokens with positions, checking brackets, nesting, macros and names as it goes."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected LaTeX text (str), got {type(text).__name__}")
+    if len(text) > limits.max_chars:
+        raise TooLong(f"input of {len(text)} characters exceeds the limit of {limits.max_chars}", limits.max_chars)
+    deadline = time.perf_counter() + limits.seconds if deadline is None else deadline
+    return _Tokeniser(text, limits, deadline).run()
+
+
+class _Tokeniser:
+    """One pass over one input: ``p`` is the position, ``stack`` the open brackets and environments."""
+
+    def __init__(self, text: str, limits: Limits, deadline: float):
+        self.text, self.limits, self.deadline = text, limits, deadline
+        self.tokens: list[Token] = []
+        self.stack: list[tuple[str, int]] = []
+        self.n, self.p, self.glued = len(text), 0, False
+
+    def run(self) -> list[Token]:
+        text = self.text
+        while self.p < self.n:
+            if len(self.tokens) % 64 == 0:
+                deadline_check(self.deadline, self.p, text)
+            c = text[self.p]
+            if c.isspace() or c == "~":
+                self.p, self.glued = self.p + 1, False
+                continue
+            start = self.p
+            if c == "\\":
+                if not self.command(start):
+                    self.glued = False
+                    continue
+            elif c.isdigit() or (c == "." and self.p + 1 < self.n and text[self.p + 1].isdigit()):
+                self.number(start)
+            elif c == "." and text.startswith("...", self.p):
+                self.p += 3
+                self.tokens.append(Token("cmd", "dots", start, self.p, glued=self.glued))
+            elif c.isascii() and c.isalpha():
+                self.p += 1
+                self.tokens.append(Token("letter", c, start, self.p, glued=self.glued))
+            elif c in _SYMBOLS:
+                self.symbol(c, start)
+            else:
+                raise UnknownMacro(f"unexpected character {c!r}", self.p, text)
+            self.glued = True
+            self.check_depth(start)
+        if self.stack:
+            what, where = self.stack[-1]
+            shown = {"left": "\\left", "(": "'('", "[": "'['", "{": "'{'"}.get(what, f"\\begin{{{what}}}")
+            raise Unbalanced(f"{shown} is never closed", where, text)
+        self.tokens.append(Token("eof", "", self.n, self.n))
+        return self.tokens
+
+    def check_depth(self, start: int) -> None:
+        if len(self.stack) > self.limits.max_depth:
+            raise TooDeep(f"nesting deeper than {self.limits.max_depth}", start, self.text)
+
+    def number(self, start: int) -> None:
+        m = re.match(r"\d*(?:\.\d+)?", self.text[self.p:self.p + 200])
+        lit = m.group(0)
+        if len(lit) >= 200:
+            raise TooLong("number literal of 200 or more digits", self.p, self.text)
+        self.p += len(lit)
+        self.tokens.append(Token("num", lit, start, self.p, glued=self.glued))
+
+    def symbol(self, c: str, start: int) -> None:
+        self.p += 1
+        if c in _OPEN:
+            self.stack.append((c, start))
+        elif c in (")", "]", "}"):
+            want = {")": "(", "]": "[", "}": "{"}[c]
+            if not self.stack or self.stack[-1][0] != want:
+                raise Unbalanced(f"unmatched {c!r}", start, self.text)
+            self.stack.pop()
+        self.tokens.append(Token("sym", c, start, self.p, glued=self.glued))
+
+    def command(self, start: int) -> bool:
+        """A backslash: a row break, spacing (skipped: returns False), or a known command (returns True)."""
+        text, p = self.text, self.p
+        if p + 1 < self.n and text[p + 1] == "\\":
+            self.tokens.append(Token("rowsep", "\\\\", p, p + 2, glued=self.glued))
+            self.p = p + 2
+            return True
+        m = re.match(r"[A-Za-z]+", text[p + 1:p + 40])
+        if not m:
+            ch = text[p + 1:p + 2]
+            if ch in _SPACING:
+                self.p = p + 2
+                return False
+            raise UnknownMacro(f"unknown command \\{ch}", p, text)
+        name = m.group(0)
+        self.p = p + 1 + len(name)
+        if name in _SPACING:
+            return False
+        if name not in _KNOWN:
+            raise UnknownMacro(f"unknown command \\{name}", start, text)
+        if name in TEXT_COMMANDS or name in ACCENTS or name in ("begin", "end"):
+            self.braced_command(name, start)
+        elif name in ("left", "right"):
+            self.delimiter(name, start)
+        else:
+            self.tokens.append(Token("cmd", name, start, self.p, "", self.glued))
+        return True
+
+    def delimiter(self, name: str, start: int) -> None:
+        """``\\left(`` or ``\\right)``: the delimiter is the token's ``arg``."""
+        q = self.p
+        while q < self.n and self.text[q] == " ":
+            q += 1
+        delim = self.text[q:q + 1]
+        if delim not in ("(", ")", "[", "]", ".", "|"):
+            raise Unexpected(f"\\{name} needs a delimiter", q, self.text)
+        self.p = q + 1
+        if name == "left":
+            self.stack.append(("left", start))
+        else:
+            if not self.stack or self.stack[-1][0] != "left":
+                raise Unbalanced("\\right without its \\left", start, self.text)
+            self.stack.pop()
+        self.tokens.append(Token("cmd", name, start, self.p, delim, self.glued))
+
+    def braced_command(self, name: str, start: int) -> None:
+        """A text command, accent, ``\\begin`` or ``\\end`` with its braced argument, which is checked here."""
+        text, q = self.text, self.p
+        while q < self.n and text[q] == " ":
+            q += 1
+        if q >= self.n or text[q] != "{":
+            raise Unexpected(f"\\{name} needs a braced argument", q, text)
+        close = text.find("}", q)
+        if close < 0:
+            raise Unbalanced(f"\\{name}{{ is never closed", q, text)
+        arg = text[q + 1:close]
+        if "{" in arg or "\\" in arg:
+            raise RefusedName(f"\\{name}{{...}} may hold only letters, digits and spaces", q + 1, text)
+        self.p = close + 1
+        spec = ""
+        if name in ("begin", "end"):
+            spec = self.environment_edge(name, arg, q, start)
+        elif name in ("text", "textrm"):
+            if not _TEXT.match(arg):
+                raise RefusedName(f"\\text{{{arg}}}: only letters, digits, spaces and . , ; : ' ( ) + - / =",
+                                  q + 1, text)
+            name = "text"
+        elif not (WORD.match(arg.strip()) or (name == "mathbf" and arg.strip() == "1")):
+            raise RefusedName(f"\\{name}{{{arg}}}: a name must be letters only", q + 1, text)
+        else:
+            arg = arg.strip()
+        kind = name if name in ("begin", "end") else "text"
+        self.tokens.append(Token(kind, name, start, self.p, arg, self.glued, spec=spec))
+
+    def environment_edge(self, name: str, env: str, q: int, start: int) -> str:
+        """``\\begin{env}`` (with an array's column spec, returned) or ``\\end{env}``, kept balanced."""
+        text, p = self.text, self.p
+        spec = ""
+        if env not in _ENVIRONMENTS:
+            raise UnknownMacro(f"unknown environment {env!r}", q + 1, text)
+        if name == "begin" and env == "array":
+            close = text.find("}", p) if text.startswith("{", p) else -1
+            spec = text[p + 1:close] if close > 0 else ""
+            if not _COLUMNS.match(spec):
+                raise Unexpected("\\begin{array} needs its columns, such as {ll}", p, text)
+            self.p = close + 1
+        if name == "begin":
+            self.stack.append((env, start))
+        else:
+            if not self.stack or self.stack[-1][0] != env:
+                raise Unbalanced(f"\\end{{{env}}} without its \\begin", start, text)
+            self.stack.pop()
+        return spec
