@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symrnn import notation as nt
 from symrnn.autodiff import matcalc
@@ -31,7 +30,8 @@ from symrnn.autodiff.bptt import BPTT, derive
 from symrnn.models.cells import Cell
 from symrnn.models.losses import Loss
 from symrnn.numeric import codegen
-from symrnn.ops import LogSoftmax, Ratio, Softmax
+from symrnn.ops import LogSoftmax, Rule, Softmax, find
+from symrnn.ops.registry import classes
 
 ArrayMap = Mapping[str, np.ndarray]
 
@@ -132,18 +132,16 @@ def _factor_side(expr: sp.MatAdd, side: int) -> MatrixExpr:
     return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
 
 
-def _is_atom(node: sp.Basic) -> bool:
-    return isinstance(node, (nt.Vec, sp.MatrixSymbol)) or (isinstance(node, sp.Transpose) and _is_atom(node.arg))
-
-
 def _split_saved(exprs: list[MatrixExpr], forward: set, backward: set) -> tuple[list[MatrixExpr], dict]:
     """Replace forward intermediates in the backward step (gates such as ``sigma(W_z x + U_z h + b_z)``) by symbols.
 
     A subexpression is a forward intermediate if it depends on the step's inputs (states_{t-1}, x_t) but not on
     the backward quantities (states_t, y_t, rho_t).  Each is saved at the coarsest elementwise function or affine
-    map, so ``z (1 - z)`` saves ``z`` once.  Returns the rewritten expressions and ``{symbol: intermediate}``.
+    map, so ``z (1 - z)`` saves ``z`` once; how a node splits is its table entry's ``split`` (:mod:`symrnn.ops`).
+    Returns the rewritten expressions and ``{symbol: intermediate}``.
     """
     saved: dict[MatrixExpr, sp.MatrixSymbol] = {}
+    saving = classes(lambda r: r.saves_output)
 
     def save(node):
         if node not in saved:
@@ -151,24 +149,33 @@ def _split_saved(exprs: list[MatrixExpr], forward: set, backward: set) -> tuple[
         return saved[node]
 
     def visit(node):
-        if not isinstance(node, MatrixExpr) or not node.has(*forward) or _is_atom(node):
+        if not isinstance(node, MatrixExpr) or not node.has(*forward):
             return node
-        if node.has(*backward) or isinstance(node, (sp.HadamardProduct, sp.Transpose, Ratio)):
+        entry = find(node)
+        if isinstance(entry, Rule) and entry.leaf:
+            return node
+        if node.has(*backward):
             return node.func(*[visit(a) for a in node.args])
-        if isinstance(node, ElementwiseApplyFunction):
-            inner = node.expr
-            if isinstance(inner, (ElementwiseApplyFunction, Softmax)):
-                return nt.apply_entrywise(node.function, visit(inner))
-            return save(node)
-        if isinstance(node, sp.MatMul):
+        split = entry.split if isinstance(entry, Rule) else "whole"
+        if split == "operands":
+            return node.func(*[visit(a) for a in node.args])
+        if split == "output" and _saves_output(node.args[-1]):  # an entrywise map of a saved map
+            return node.func(*node.args[:-1], visit(node.args[-1]))
+        if split == "scale":
             coeff, mats = node.as_coeff_matrices()
-            return coeff * visit(mats[0]) if len(mats) == 1 else save(node)
-        if isinstance(node, sp.MatAdd) and node.has(ElementwiseApplyFunction, Softmax):
+            if len(mats) == 1:
+                return coeff * visit(mats[0])
+        if split == "sum" and node.has(*saving):
             return sp.MatAdd(*[visit(a) for a in node.args])
         return save(node)
 
     out = [visit(e) for e in exprs]
     return out, {sym: node for node, sym in saved.items()}
+
+
+def _saves_output(node: sp.Basic) -> bool:
+    entry = find(node)
+    return isinstance(entry, Rule) and entry.saves_output
 
 
 def _check_matrix_level(b: BPTT) -> None:

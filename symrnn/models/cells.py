@@ -83,8 +83,8 @@ def matrix_nonlinearity(g) -> Callable[[MatrixExpr], MatrixExpr]:
         return lambda z: Softmax(z + nl.shift * sp.OneMatrix(*z.shape)) if nl.shift else Softmax(z)
     if nl.name == "identity":
         return lambda z: z
-    if nl.name == "sigmoid":
-        return elementwise(sigmoid)
+    if nl.function is not None:
+        return elementwise(nl.function)
     if nl.scalar is None:
         raise ValueError(f"the nonlinearity {nl.name} is neither entrywise nor a softmax: no matrix form")
     return elementwise(nl.scalar)

@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 
 from symrnn import notation as nt
+from symrnn.ops import sigmoid
 
 
 class NonlinearityError(ValueError):
@@ -36,6 +37,7 @@ class Nonlinearity:
     scalar: Callable[[sp.Expr], sp.Expr] | None = None
     shift: int | None = None
     display_name: str = ""
+    function: type | None = None  # the function of the table of operations (symrnn.ops) applied at matrix level
 
     def __post_init__(self) -> None:
         nt.check_name(self.name)
@@ -107,9 +109,10 @@ def _sigmoid_numpy(z: np.ndarray) -> np.ndarray:
 
 
 def _elementwise(name: str, description: str, scalar: Callable[[sp.Expr], sp.Expr],
-                 numpy: Callable[[np.ndarray], np.ndarray], display_name: str = "") -> Nonlinearity:
+                 numpy: Callable[[np.ndarray], np.ndarray], display_name: str = "",
+                 function: type | None = None) -> Nonlinearity:
     return Nonlinearity(name, description, lambda xi: xi.applyfunc(scalar), numpy, scalar=scalar,
-                        display_name=display_name)
+                        display_name=display_name, function=function)
 
 
 #: The table: name -> nonlinearity.  ``lecture`` is the lecture's ``g(xi) = softmax(xi - 1)``.
@@ -117,9 +120,9 @@ TABLE: dict[str, Nonlinearity] = {
     "lecture": Nonlinearity("lecture", "the lecture's g(xi) = softmax(xi - 1)", lambda xi: softmax(xi, -1),
                             lambda z: softmax_numpy(z, -1.0), shift=-1, display_name="g"),
     "softmax": Nonlinearity("softmax", "softmax(xi)", softmax, softmax_numpy, shift=0),
-    "tanh": _elementwise("tanh", "tanh, entrywise", sp.tanh, np.tanh),
+    "tanh": _elementwise("tanh", "tanh, entrywise", sp.tanh, np.tanh, function=sp.tanh),
     "sigmoid": _elementwise("sigmoid", "the logistic sigmoid 1/(1 + e^(-xi)), entrywise", _sigmoid,
-                            _sigmoid_numpy),
+                            _sigmoid_numpy, function=sigmoid),
     "identity": _elementwise("identity", "the identity (a linear RNN)", lambda z: z,
                              lambda z: np.array(z, dtype=float), display_name="id"),
 }

@@ -21,7 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.notation import Vec, apply_entrywise
-from symrnn.ops import EntryMax
+from symrnn.ops import Rule, find
 
 #: Names the generated module already uses; an argument with one of these names gets a trailing underscore.
 _TAKEN = frozenset({"numpy", "builtins", "range", "math", "scipy", "sympy"})
@@ -74,16 +74,20 @@ class MatrixNumPyPrinter(NumPyPrinter):
     def _print_Vec(self, expr: Vec) -> str:
         return safe_name(f"{expr.base}_{expr.time}")
 
-    def _operand(self, expr: sp.Basic) -> str:
+    def _print(self, expr, **kwargs) -> str:
+        """A node whose table entry (:mod:`symrnn.ops`) has NumPy code prints through it; the rest as usual."""
+        entry = find(expr)
+        if isinstance(entry, Rule) and entry.numpy is not None:
+            return entry.numpy(expr, self)
+        return super()._print(expr, **kwargs)
+
+    def operand(self, expr: sp.Basic) -> str:
         """``expr`` printed as an operand of ``*``, ``@``, ``**`` or ``-``: parenthesised unless atomic."""
         text = self._print(expr)
-        # elementwise functions print as a call, a name or a parenthesised expression
-        atomic = isinstance(expr, (sp.Symbol, sp.MatrixSymbol, Vec, ElementwiseApplyFunction, EntryMax)) \
-            or (expr.is_Number and expr >= 0)
+        entry = find(expr)  # elementwise functions print as a call, a name or a parenthesised expression
+        atomic = isinstance(expr, (sp.Symbol, sp.MatrixSymbol, Vec)) or (expr.is_Number and expr >= 0) \
+            or (isinstance(entry, Rule) and entry.atomic_code)
         return text if atomic else f"({text})"
-
-    def _print_EntryMax(self, expr: EntryMax) -> str:
-        return f"{self._operand(expr.vector)}.max(axis=0, keepdims=True)"
 
     def _print_ElementwiseApplyFunction(self, expr: ElementwiseApplyFunction) -> str:
         fn = expr.function
@@ -111,7 +115,7 @@ class MatrixNumPyPrinter(NumPyPrinter):
         product = self._product(mats)
         if coeff == 1:
             return product
-        return f"{self._operand(coeff)}*{product if len(mats) == 1 else f'({product})'}"
+        return f"{self.operand(coeff)}*{product if len(mats) == 1 else f'({product})'}"
 
     def _product(self, mats: Sequence[sp.Basic]) -> str:
         """``A @ B @ ...``, with a ones matrix beside other factors printed as sums: ``1 1^T X`` costs O(nB)."""
@@ -125,7 +129,7 @@ class MatrixNumPyPrinter(NumPyPrinter):
             cols = _numeric_shape(last)[1]
             sums = f"({self._product(mats[:-1])}).sum(axis=1, keepdims=True)"
             return sums if cols == 1 else f"{np_repeat}({sums}, {cols}, axis=1)"
-        return " @ ".join(self._operand(m) for m in mats)
+        return " @ ".join(self.operand(m) for m in mats)
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         # a term ``c * 1`` beside a full-shape term is printed as the scalar c, left to NumPy's broadcasting
@@ -137,14 +141,14 @@ class MatrixNumPyPrinter(NumPyPrinter):
         out = self._print(terms[0])
         for term in terms[1:]:
             negative = term.could_extract_minus_sign()
-            out += f" - {self._operand(-term)}" if negative else f" + {self._print(term)}"
+            out += f" - {self.operand(-term)}" if negative else f" + {self._print(term)}"
         return out
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        return "*".join(self._operand(arg) for arg in expr.args)
+        return "*".join(self.operand(arg) for arg in expr.args)
 
     def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
-        return f"{self._operand(expr.base)}**{self._operand(expr.exp)}"
+        return f"{self.operand(expr.base)}**{self.operand(expr.exp)}"
 
     def _print_OneMatrix(self, expr):
         return f"{self._module_format('numpy.ones')}({_numeric_shape(expr)})"

@@ -1,9 +1,11 @@
-"""Operation nodes that SymPy lacks: softmax, log-softmax, entrywise ratio, the largest entry of a vector."""
+"""Softmax and log-softmax of each column, with their rules."""
 
 from __future__ import annotations
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
+
+from symrnn.ops.registry import Rule, register
 
 
 class Softmax(MatrixExpr):
@@ -38,26 +40,6 @@ class Softmax(MatrixExpr):
                 f"({np_}.exp(_a - _a.max(axis=0, keepdims=True))))({a})")
 
 
-class Ratio(MatrixExpr):
-    """``a / b`` entrywise (the lecture would write it with ``\\oslash``)."""
-
-    def __new__(cls, num: MatrixExpr, den: MatrixExpr):
-        return super().__new__(cls, num, den)
-
-    num = property(lambda self: self.args[0])
-    den = property(lambda self: self.args[1])
-    shape = property(lambda self: self.args[0].shape)
-
-    def _entry(self, i, j, **kwargs):
-        return self.num[i, j] / self.den[i, j]
-
-    def _lecture_latex(self, printer) -> str:
-        return rf"{printer._print(self.num)} \oslash {printer._print(self.den)}"
-
-    def _numpycode(self, printer) -> str:
-        return f"(({printer._print(self.num)}) / ({printer._print(self.den)}))"
-
-
 class LogSoftmax(Softmax):
     """``ln softmax(a) = a - logsumexp(a)``, computed without overflow or underflow."""
 
@@ -77,28 +59,31 @@ class LogSoftmax(Softmax):
                 f"((lambda _a: _a - _a.max(axis=0, keepdims=True))({a}))")
 
 
-class EntryMax(sp.Expr):
-    """``max_j a_j``: the largest entry of a column vector (per batch column in generated code).
+def column_sums(expr: MatrixExpr) -> MatrixExpr:
+    """``1 1^T expr``: every entry replaced by its column's sum (valid for a batch of columns)."""
+    return sp.MatMul(sp.OneMatrix(expr.shape[0], expr.shape[0]), expr)
 
-    A scalar, so it can shift a vector as ``a - m 1``; SymPy has no matrix-level maximum of entries.
-    """
 
-    is_commutative = True
-    is_real = True
+def _softmax_vjp(node, grad):
+    sg = sp.HadamardProduct(node, grad)
+    return [(node.arg, sg - sp.HadamardProduct(node, column_sums(sg)))]
 
-    def __new__(cls, vector: MatrixExpr):
-        vector = sp.sympify(vector, strict=True)
-        if not getattr(vector, "is_Matrix", False) or vector.shape[1] != 1:
-            raise ValueError(f"EntryMax takes a column vector, got {vector!r}")
-        return super().__new__(cls, vector)
 
-    @property
-    def vector(self) -> MatrixExpr:
-        return self.args[0]
+def _log_softmax_vjp(node, grad):
+    return [(node.arg, grad - sp.HadamardProduct(Softmax(node.arg), column_sums(grad)))]
 
-    def doit(self, **hints) -> sp.Expr:
-        """``Max`` of the entries once the vector has a numeric length."""
-        vector = self.vector.doit(**hints) if hints.get("deep", True) else self.vector
-        if vector.shape[0].is_Integer:
-            return sp.Max(*vector.as_explicit())
-        return self.func(vector)
+
+def _evaluate(node, recurse, numbers):
+    a = recurse(node.arg)
+    a = a - a.max(axis=0, keepdims=True)
+    e = numbers.apply(sp.exp, a)
+    s = e / e.sum(axis=0, keepdims=True)
+    return numbers.apply(sp.log, s) if isinstance(node, LogSoftmax) else s
+
+
+def _explicit(node, recurse):
+    return type(node)(recurse(node.arg)).as_explicit()
+
+
+register(Rule(Softmax, vjp=_softmax_vjp, explicit=_explicit, evaluate=_evaluate, saves_output=True))
+register(Rule(LogSoftmax, vjp=_log_softmax_vjp, explicit=_explicit, evaluate=_evaluate, saves_output=True))
