@@ -19,7 +19,7 @@ import sympy as sp
 
 from symrnn.core.verify import statement_latex, verify_step
 from symrnn.latex.printer import latex
-from symrnn.lecture25 import hmm as section
+from symrnn.lecture25.hmm import steps as section
 from symrnn.models import belief_propagation, log_forward, viterbi
 from symrnn.models.hmm import HMM
 from symrnn.notation import factored

@@ -19,7 +19,7 @@ except ImportError:  # running from a clone without installing: use the package 
 import numpy as np
 
 from symrnn.latex.printer import latex
-from symrnn.lecture25 import lstm as section
+from symrnn.lecture25.lstm import figures
 from symrnn.models import lstm
 
 #: The example's weights: the forget gate listens to the first input, the input gate to the second.
@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
     print(f"c_{steps} from the closed form sum_k (prod_(j>k) f_j) i_k x_k: {fmt(closed[-1])} "
           f"(differs from the run by {err:.1e})")
 
-    data = section.forgetting_data()
+    data = figures.forgetting_data()
     lo1, hi1 = data["f near 1"]
     lo0, hi0 = data["f near 0"]
     print("\nHow much of step 1's contents is left at step t (the document's figure):")

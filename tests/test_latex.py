@@ -8,8 +8,8 @@ import sympy as sp
 from symrnn import notation as nt
 from symrnn.core.verify import statement_latex
 from symrnn.latex.printer import latex, normalise
-from symrnn.lecture25 import hmm
 from symrnn.lecture25 import source as lecture
+from symrnn.lecture25.hmm import steps as hmm
 
 t, N, V, i, j = nt.t, nt.N, nt.V, nt.i, nt.j
 

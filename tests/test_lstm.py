@@ -22,9 +22,10 @@ from symrnn.autodiff import bptt, matcalc, training
 from symrnn.core.derivation import Identity
 from symrnn.core.verify import run_identity, verify_step
 from symrnn.latex.printer import latex, normalise
-from symrnn.lecture25 import lstm as section
 from symrnn.lecture25 import source as lecture
-from symrnn.models import losses, lstm
+from symrnn.lecture25.lstm import checks_bptt, figures, formulas
+from symrnn.lecture25.lstm import steps as section
+from symrnn.models import losses, lstm, lstm_pytorch
 from symrnn.models.cells import Cell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,8 +256,8 @@ def test_bptt_derives_a_one_entry_cell():
 def test_displayed_recursion_catches_a_wrong_gate():
     """The one-step check is not vacuous: with f in place of o, the displayed dL/dc_t no longer matches."""
     b = bptt.derive(lstm.lecture_lstm(2), SQUARED)
-    defs, values = section._engine_mapping(b), section._entry_values(b)
-    wrong = section.odot(section.gate("o", nt.t, 2), section.dL(section.vec("c", nt.t, 2)))
+    defs, values = checks_bptt.engine_mapping(b), checks_bptt.entry_values(b)
+    wrong = formulas.odot(formulas.gate("o", nt.t, 2), formulas.dL(formulas.vec("c", nt.t, 2)))
     ident = Identity(matcalc.explicit(b.recurrent["c"], values),
                      matcalc.explicit(lstm.computational(wrong, defs), values), simplifier="atoms", trials=2)
     assert not run_identity(ident, random.Random(0)).passed
@@ -270,15 +271,15 @@ def test_unpack_and_pack_are_inverse_and_follow_the_gate_order():
     H, D = 3, 4  # noqa: N806
     w_ih, w_hh = rng.normal(size=(4 * H, D)), rng.normal(size=(4 * H, H))
     b_ih, b_hh = rng.normal(size=4 * H), rng.normal(size=4 * H)
-    p = lstm.unpack(w_ih, w_hh, b_ih, b_hh)
+    p = lstm_pytorch.unpack(w_ih, w_hh, b_ih, b_hh)
     np.testing.assert_array_equal(p["W_g"], w_ih[2 * H:3 * H])  # i, f, g, o: g is the third block
     np.testing.assert_array_equal(p["U_o"], w_hh[3 * H:])
     np.testing.assert_array_equal(p["b_hf"][:, 0], b_hh[H:2 * H])
-    back = lstm.pack(p)
-    for name, want in zip(lstm.TORCH_TENSORS, (w_ih, w_hh, b_ih, b_hh), strict=True):
+    back = lstm_pytorch.pack(p)
+    for name, want in zip(lstm_pytorch.TORCH_TENSORS, (w_ih, w_hh, b_ih, b_hh), strict=True):
         np.testing.assert_array_equal(back[name], want)
     assert not np.shares_memory(p["W_i"], w_ih)
-    zero = lstm.unpack(w_ih, w_hh)
+    zero = lstm_pytorch.unpack(w_ih, w_hh)
     assert not any(zero[f"b_{s}{g}"].any() for s in "ih" for g in "ifgo")
 
 
@@ -290,16 +291,16 @@ def test_unpack_and_pack_are_inverse_and_follow_the_gate_order():
 def test_unpack_refuses_wrong_shapes(shapes, message):
     arrays = [np.zeros(s) for s in shapes]
     with pytest.raises(ValueError, match=message):
-        lstm.unpack(*arrays)
+        lstm_pytorch.unpack(*arrays)
 
 
 def test_unpack_refuses_non_finite_and_pack_names_missing():
     w = np.zeros((8, 2))
     w[0, 0] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
-        lstm.unpack(w, np.zeros((8, 2)))
+        lstm_pytorch.unpack(w, np.zeros((8, 2)))
     with pytest.raises(ValueError, match="missing parameters"):
-        lstm.pack({"W_i": np.zeros((2, 2))})
+        lstm_pytorch.pack({"W_i": np.zeros((2, 2))})
 
 
 # ---- notation ------------------------------------------------------------------------------------------------------
@@ -351,7 +352,7 @@ def test_located_steps_find_their_lecture_equation(derivation):
 
 
 def test_forgetting_data_against_closed_forms():
-    data = section.forgetting_data(steps=8)
+    data = figures.forgetting_data(steps=8)
     np.testing.assert_allclose(data["rnn"], 0.5 ** np.arange(8))
     # the linear RNN with U = I/2 and the error only at step T: dL/dh_1 = (1/2)^(T-1) (1, 1)
     np.testing.assert_allclose(data["grads"]["rnn"], np.sqrt(2) * 0.5 ** np.arange(8), rtol=1e-12)
@@ -366,8 +367,8 @@ def test_the_figure_draws(monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    real = section.forgetting_data
-    monkeypatch.setattr(section, "forgetting_data", lambda: real(steps=6))
+    real = figures.forgetting_data
+    monkeypatch.setattr(figures, "forgetting_data", lambda: real(steps=6))
     fig = section.derivation(0).figures[0].draw()
     assert len(fig.axes) == 2
     plt.close(fig)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch_compare import RTOL, assert_relative, columns, to_torch, torch  # noqa: F401
 
 from symrnn.autodiff.training import compile_bptt
-from symrnn.models import losses, lstm
+from symrnn.models import losses, lstm, lstm_pytorch
 
 SQUARED = losses.squared_error()
 _COMPILED: dict = {}
@@ -46,7 +46,7 @@ def test_standard_lstm_equals_torch_nn_lstm(size, steps, batch, seed):
     n, d = size
     rng = np.random.default_rng(seed)
     module = torch_module(n, d, seed)
-    params = lstm.from_torch_lstm(module)
+    params = lstm_pytorch.from_torch_lstm(module)
     xs, ys = rng.normal(size=(steps, d, batch)), rng.normal(size=(steps, n, batch))
     h0, c0 = rng.normal(size=(n, batch)), rng.normal(size=(n, batch))
     model = compiled("standard", n, d)
@@ -67,8 +67,8 @@ def test_standard_lstm_equals_torch_nn_lstm(size, steps, batch, seed):
     loss.backward()
     value, grads = model.loss_and_grads(params, xs, ys, {"h": h0, "c": c0})
     assert abs(value - loss.item()) <= RTOL * abs(loss.item())
-    packed = lstm.pack(grads)
-    for name in lstm.TORCH_TENSORS:
+    packed = lstm_pytorch.pack(grads)
+    for name in lstm_pytorch.TORCH_TENSORS:
         assert_relative(packed[name], getattr(module, name).grad, f"dL/d{name}")
 
 
@@ -76,14 +76,14 @@ def test_writer_and_loader_are_inverse():
     rng = np.random.default_rng(0)
     cell = lstm.standard_lstm(3, 2)
     params = {p.name: rng.normal(size=(p.rows, p.cols)) for p in cell.params}
-    module = lstm.to_torch_lstm(params)
+    module = lstm_pytorch.to_torch_lstm(params)
     assert (module.input_size, module.hidden_size, module.weight_ih_l0.dtype) == (2, 3, torch.float64)
-    back = lstm.from_torch_lstm(module)
+    back = lstm_pytorch.from_torch_lstm(module)
     assert set(back) == set(params)
     for name, value in params.items():
         np.testing.assert_array_equal(back[name], value)
     # written into an existing module, the module computes what symrnn computes
-    other = lstm.to_torch_lstm(params, torch.nn.LSTM(2, 3, dtype=torch.float64))
+    other = lstm_pytorch.to_torch_lstm(params, torch.nn.LSTM(2, 3, dtype=torch.float64))
     xs = rng.normal(size=(5, 2, 1))
     with torch.no_grad():
         out, _ = other(to_torch(xs))
@@ -92,27 +92,27 @@ def test_writer_and_loader_are_inverse():
 
 def test_loader_reads_float32_and_bias_free_modules():
     module = torch.nn.LSTM(2, 3, bias=False)
-    params = lstm.from_torch_lstm(module)
+    params = lstm_pytorch.from_torch_lstm(module)
     assert params["W_f"].dtype == np.float64
     np.testing.assert_array_equal(params["W_f"], module.weight_ih_l0.detach().double().numpy()[3:6])
     assert not any(params[f"b_{s}{g}"].any() for s in "ih" for g in "ifgo")
-    lstm.to_torch_lstm({**params}, torch.nn.LSTM(2, 3, bias=False, dtype=torch.float64))
+    lstm_pytorch.to_torch_lstm({**params}, torch.nn.LSTM(2, 3, bias=False, dtype=torch.float64))
     params["b_if"] = params["b_if"] + 1
     with pytest.raises(ValueError, match="no biases"):
-        lstm.to_torch_lstm(params, torch.nn.LSTM(2, 3, bias=False, dtype=torch.float64))
+        lstm_pytorch.to_torch_lstm(params, torch.nn.LSTM(2, 3, bias=False, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("kwargs", [{"num_layers": 2}, {"bidirectional": True}, {"proj_size": 1}])
 def test_loader_refuses_what_one_cell_cannot_hold(kwargs):
     with pytest.raises(ValueError, match="single-layer, unidirectional"):
-        lstm.from_torch_lstm(torch.nn.LSTM(2, 3, **kwargs))
+        lstm_pytorch.from_torch_lstm(torch.nn.LSTM(2, 3, **kwargs))
 
 
 def test_writer_refuses_a_module_of_another_size():
     cell = lstm.standard_lstm(3, 2)
     params = {p.name: np.zeros((p.rows, p.cols)) for p in cell.params}
     with pytest.raises(ValueError, match="LSTM\\(4, 3\\)"):
-        lstm.to_torch_lstm(params, torch.nn.LSTM(4, 3, dtype=torch.float64))
+        lstm_pytorch.to_torch_lstm(params, torch.nn.LSTM(4, 3, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("n, steps, batch, seed", [(1, 3, 2, 0), (3, 6, 2, 1), (5, 9, 1, 2)])

@@ -18,7 +18,9 @@ from symrnn import notation as nt
 from symrnn.core.verify import verify_step
 from symrnn.latex.printer import latex, normalise
 from symrnn.lecture25 import SECTIONS
-from symrnn.lecture25 import rnn as section
+from symrnn.lecture25.rnn import checks_example
+from symrnn.lecture25.rnn import steps as section
+from symrnn.lecture25.rnn.example import Example
 from symrnn.models import nonlinearities as nl
 from symrnn.models import rnn
 from symrnn.models.hmm import ModelError, SequenceError
@@ -290,18 +292,18 @@ def test_every_step_is_checked_and_passes(derivation):
 
 def test_checks_can_fail():
     """Feeding a check a wrong display must fail it: the checks read what the document shows."""
-    ex = section.Example()
+    ex = Example()
     swapped = sp.ImmutableMatrix([nt.P([nt.Is(nt.Y(nt.t), nt.Text(tag))], [nt.Span(1, nt.t, states=False)])
                                   for tag in ("Noun", "Det", "Verb")])
-    assert not section._approximates(ex, swapped).run(random.Random(0)).passed
+    assert not checks_example.approximates(ex, swapped).run(random.Random(0)).passed
     reordered = sp.ImmutableMatrix([nt.OneIf(nt.Is(nt.X(nt.t), nt.Text(w))) for w in ("hit", "ball", "John", "the")])
-    assert not section._x_definition(reordered, ex.model).run(random.Random(0)).passed
-    assert not section._observations(ex, reordered).run(random.Random(0)).passed
+    assert not checks_example.x_definition(reordered, ex.model).run(random.Random(0)).passed
+    assert not checks_example.observations(ex, reordered).run(random.Random(0)).passed
 
 
 def test_notes_are_computed_not_copied(derivation):
     notes = {s.id: s.lecture_note for s in derivation.steps}
-    ex = section.Example()
+    ex = Example()
     noun = ex.tags.index("Noun")
     assert nt.decimal_text(ex.hs[0][noun], 4) in notes["h1"]
     assert nt.decimal_text(ex.hs[0][noun], 2) in notes["reading-1"]

@@ -18,8 +18,8 @@ import sympy as sp
 from symrnn import notation as nt
 from symrnn.core.verify import statement_latex
 from symrnn.latex.printer import latex, normalise
-from symrnn.lecture25 import rnn as section
 from symrnn.lecture25 import source as lecture
+from symrnn.lecture25.rnn import steps as section
 from symrnn.models import pos_tagging as pt
 
 SOURCE = lecture.text()

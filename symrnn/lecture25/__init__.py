@@ -1,14 +1,16 @@
-"""The lecture's sections, each a derivation; ``SECTIONS`` lists them in the lecture's order."""
+"""The lecture's sections, each a derivation; ``SECTIONS`` lists them in the lecture's order.
+
+Each section is a subpackage: ``steps`` holds its content (equations, reasons, prose), the ``checks*`` modules the
+computations that verify it, ``figures`` its figures.  ``common`` holds the shorthands they share; ``source`` the
+bundled lecture text (``lecture25.md``) and its math spans.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from symrnn.core.derivation import Derivation
-from symrnn.lecture25 import bptt_section as bptt
-from symrnn.lecture25 import hmm_section as hmm
-from symrnn.lecture25 import lstm_section as lstm
-from symrnn.lecture25 import rnn_section as rnn
+from symrnn.lecture25 import bptt, hmm, lstm, rnn
 
 #: section id -> builder(seed) of its derivation.
 SECTIONS: dict[str, Callable[[int], Derivation]] = {

@@ -66,5 +66,6 @@ class Comparison:
 
 
 def compare(emitted: str, locator: str, note: str = "", source: str | None = None) -> Comparison:
+    """The emitted LaTeX beside the lecture's equation found by ``locator``."""
     eq = find(source if source is not None else text(), locator)
     return Comparison(eq.line, eq.text, emitted, normalise(emitted) == normalise(eq.text), note)

@@ -1,183 +1,81 @@
-"""Section ``hmm``: the Bayesian network, belief propagation, Viterbi, the matrix form and log belief propagation.
+"""Section ``hmm``, the content: the Bayesian network, belief propagation, Viterbi, the matrix form and log belief
+propagation, each step with its reason and check (the checks are in :mod:`symrnn.lecture25.hmm.checks`).
 
-Every displayed equation is checked under :mod:`symrnn.bayesnet`'s meaning of the notation: as an exact symbolic
-identity on HMMs whose entries are free symbols (N=2, T=4 and N=3, T=3), and exactly on a random rational HMM
-(N=4, T=5), at every time, state and query index.
+Every displayed equation is checked under :mod:`symrnn.models.bayesnet`'s meaning of the notation: as an exact
+symbolic identity on HMMs whose entries are free symbols (N=2, T=4 and N=3, T=3), and exactly on a random rational
+HMM (N=4, T=5), at every time, state and query index.
 """
 
 from __future__ import annotations
 
-import itertools
-import random
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
-
 import sympy as sp
 
 from symrnn import notation as nt
-from symrnn.core.derivation import Computation, Derivation, Evidence, Identity, Instances, Outcome, Refutation, Step
-from symrnn.models import bayesnet, belief_propagation, log_forward, viterbi
-from symrnn.models.hmm import HMM, joint, paths
+from symrnn.core.derivation import Computation, Derivation, Refutation, Step
+from symrnn.lecture25.common import eq, mul
+from symrnn.lecture25.hmm import checks
+from symrnn.lecture25.hmm.checks import instances, over
+from symrnn.models import log_forward
 
 t, T, N, V, i, j, k, q = nt.t, nt.T, nt.N, nt.V, nt.i, nt.j, nt.k, nt.q
 Y, X, Is, P, Dots = nt.Y, nt.X, nt.Is, nt.P, nt.Dots
 
+# the section's notation
+U, W = nt.matrix("U", N, N), nt.matrix("W", N, V + 1)
+h_t, h_prev, x_t = nt.Vec("h", t, N), nt.Vec("h", t - 1, N), nt.Vec("x", t, V + 1)
+PAST_I = [Dots(), Is(Y(t - 1), i), X(t - 1)]
+BOTH = P([*PAST_I, Is(Y(t), j), X(t)])  # P(..., Y_{t-1} = i, X_{t-1}, Y_t = j, X_t)
+TRANS = P([Is(Y(t), j)], [Is(Y(t - 1), i)])
+EMIT = P([X(t)], [Is(Y(t), j)])
+H_JT = P([Dots(), Is(Y(t), j), X(t)])
 
-def mul(*factors) -> sp.Expr:
-    """A product kept in the order written (the lecture's order)."""
-    return sp.Mul(*factors, evaluate=False)
-
-
-def eq(lhs, rhs) -> sp.Eq:
-    return sp.Eq(lhs, rhs, evaluate=False)
-
-
-@dataclass(frozen=True)
-class Case:
-    """One model and observation sequence on which the section's equations are checked."""
-
-    label: str
-    model: HMM
-    xs: tuple[int, ...]
-
-
-def cases(seed: int = 0) -> list[Case]:
-    """Symbolic HMMs for proofs at small sizes, and a random rational HMM for a larger exact check."""
-    rng = random.Random(seed)
-    big = HMM.random_rational(4, 5, rng)
-    return [Case("symbolic N=2, T=4", HMM.symbolic(2, 3), (1, 3, 2, 2)),
-            Case("symbolic N=3, T=3", HMM.symbolic(3, 3), (2, 1, 3)),
-            Case("rational N=4, T=5", big, tuple(rng.randint(1, 5) for _ in range(5)))]
-
-
-Binding = dict
-
-
-def instances(lhs, rhs, bindings: Callable[[Case], Iterable[Binding]], *, mode: str = "sum",
-              simplifier: str | None = "cancel", description: str = "", seed: int = 0) -> Instances:
-    """The equation ``lhs = rhs`` at every binding of its indices, on every case, under the HMM's meaning."""
-    def build() -> Iterator[Identity]:
-        for case in cases(seed):
-            base = bayesnet.Context(case.model, case.xs, mode=mode)
-            for b in bindings(case):
-                ys = b.pop("ys", None)
-                ctx = replace(base, ys=ys).bind(**b)
-                label = f"{case.label}, " + ", ".join(f"{n}={v}" for n, v in b.items()) + (f", y={ys}" if ys else "")
-                yield Identity(bayesnet.evaluate(lhs, ctx), bayesnet.evaluate(rhs, ctx), simplifier, label=label)
-    return Instances(build, description)
-
-
-def over(*names: str, t_from: int = 1) -> Callable[[Case], Iterator[Binding]]:
-    """Bindings of index names: ``t`` over t_from..T, ``q`` over 1..T, ``i``/``j`` over states, ``k`` observed."""
-    def gen(case: Case) -> Iterator[Binding]:
-        n, T_ = case.model.N, len(case.xs)  # noqa: N806
-        ranges = {"t": range(t_from, T_ + 1), "q": range(1, T_ + 1), "i": range(1, n + 1), "j": range(1, n + 1)}
-        for values in itertools.product(*(ranges[name] for name in names)):
-            binding = dict(zip(names, values))
-            if "t" in binding and "k" not in binding:
-                binding["k"] = case.xs[binding["t"] - 1]
-            yield binding
-    return gen
-
-
-def _some_paths(case: Case, limit: int = 48) -> list[tuple[int, ...]]:
-    """Every state sequence of a small case; a fixed random sample of ``limit`` of them for a large one."""
-    every = list(paths(case.model.N, len(case.xs)))
-    return every if len(every) <= limit else random.Random(len(every)).sample(every, limit)
-
-
-def all_paths(case: Case) -> Iterator[Binding]:
-    return ({"ys": y} for y in _some_paths(case))
-
-
-def _viterbi_vs_brute_force(rng: random.Random) -> Outcome:
-    """Viterbi's path and probability against the brute-force argmax, including models full of ties."""
-    runs = 0
-    models = [HMM.random_rational(n, n + 1, rng) for n in (2, 3, 4) for _ in range(3)]
-    uniform = HMM(sp.ones(3, 3) / 3, sp.ones(3, 2) / 2, sp.ones(3, 1) / 3)  # every path ties
-    for model in [*models, uniform]:
-        for T_ in (1, 3, 5):
-            xs = [rng.randint(1, model.n_symbols) for _ in range(T_)]
-            got = viterbi.viterbi(model, xs)
-            best = max(joint(model, y, xs) for y in paths(model.N, T_))
-            optimal = [y for y in paths(model.N, T_) if joint(model, y, xs) == best]
-            expect = min(optimal, key=lambda y: tuple(reversed(y)))  # the stated tie rule
-            if got.path != expect or got.probability != best:
-                return Outcome(False, Evidence.EXACT, f"N={model.N}, x={xs}: Viterbi {got.path} "
-                                                      f"({got.probability}), brute force {expect} ({best})")
-            runs += 1
-    return Outcome(True, Evidence.EXACT, f"{runs} sequences on 10 rational models (one all ties): path and "
-                                         "probability equal the brute-force argmax")
-
-
-def _stable_forward(rng: random.Random) -> Outcome:
-    """The generated log-domain forward: equal to exact belief propagation, and finite where linear underflows."""
-    worst = 0.0
-    for n in (2, 3, 5):
-        model = HMM.random_rational(n, 4, rng)
-        xs = [rng.randint(1, 4) for _ in range(8)]
-        exact = float(sp.log(belief_propagation.likelihood(model, xs)).evalf(30))
-        worst = max(worst, abs(log_forward.log_likelihood(model, xs) - exact) / abs(exact))
-    if worst > 1e-12:
-        return Outcome(False, Evidence.NUMERIC, f"relative error {worst:.2e} against exact belief propagation")
-    import numpy as np
-
-    gen = np.random.default_rng(rng.randint(0, 2**31))
-    U = gen.dirichlet(np.ones(16), size=16).T  # noqa: N806 - columns are distributions
-    W = gen.dirichlet(np.ones(8), size=16)  # noqa: N806
-    pi = np.full(16, 1 / 16)
-    xs = gen.integers(1, 9, size=100_000)
-    ll = log_forward.log_likelihood((U, W, pi), xs)
-    try:
-        log_forward.forward_linear((U, W, pi), xs)
-        return Outcome(False, Evidence.NUMERIC, "the linear forward did not report its underflow")
-    except log_forward.UnderflowError as exc:
-        said = str(exc)
-    if not np.isfinite(ll):
-        return Outcome(False, Evidence.NUMERIC, f"log-likelihood {ll} is not finite")
-    return Outcome(True, Evidence.NUMERIC, f"max relative error {worst:.1e} vs exact; N=16, T=100,000: "
-                                           f"ln P = {ll:.6g}; linear domain: {said}")
+INTRO = (
+    "A hidden Markov model is a Bayesian network: hidden states Y_t form a chain, and each observation X_t depends "
+    "only on its state. Belief propagation computes the probability of the observations by repeating "
+    "multiply-then-add; Viterbi finds the most probable state sequence by repeating multiply-then-max. Both are "
+    "written here in the lecture's matrix form, then in the log domain, which is where the recurrent neural "
+    "network comes from. Each equation below is checked under one reading of the notation: P(...) is computed by "
+    "enumerating every state sequence, h_{j,t} and v_{j,t} by the algorithms."
+)
 
 
 def derivation(seed: int = 0) -> Derivation:
     """The section's steps, in the lecture's order."""
-    U, W = nt.matrix("U", N, N), nt.matrix("W", N, V + 1)  # noqa: N806
-    h_t, h_prev, x_t = nt.Vec("h", t, N), nt.Vec("h", t - 1, N), nt.Vec("x", t, V + 1)
-    past_i = [Dots(), Is(Y(t - 1), i), X(t - 1)]
-    both = P([*past_i, Is(Y(t), j), X(t)])
-    trans = P([Is(Y(t), j)], [Is(Y(t - 1), i)])
-    emit = P([X(t)], [Is(Y(t), j)])
-    h_jt = P([Dots(), Is(Y(t), j), X(t)])
-    run = dict(seed=seed)
+    steps = [*_belief_propagation(seed), *_viterbi(seed), *_matrix_form(seed), *_log_domain(seed)]
+    return Derivation("hmm", "Belief propagation, Viterbi and log belief propagation", INTRO, steps)
 
-    steps = [
+
+def _belief_propagation(seed: int) -> list[Step]:
+    """The joint probability, and belief propagation's multiply and add."""
+    run = dict(seed=seed)
+    return [
         Step("factorisation", "The Bayesian network's joint probability",
              eq(P([nt.Span(1, T)]), sp.Product(mul(P([Y(t)], [Y(t - 1)]), P([X(t)], [Y(t)])), (t, 1, T))),
              "Each variable depends only on its parents in the graph: Y_t on Y_{t-1}, X_t on Y_t. The factor for "
              "t = 1 conditions on Y_0, which the lecture leaves undefined; symrnn reads P(Y_1 | Y_0) as the initial "
              "distribution pi_j = P(Y_1 = j).",
              instances(P([nt.Span(1, T)]),
-                       sp.Product(mul(P([Y(t)], [Y(t - 1)]), P([X(t)], [Y(t)])), (t, 1, T)), all_paths,
+                       sp.Product(mul(P([Y(t)], [Y(t - 1)]), P([X(t)], [Y(t)])), (t, 1, T)), checks.all_paths,
                        description="every state sequence (48 sampled on the large case)", **run),
              lecture=r"\prod_{t=1}^T P(Y_t | Y_{t-1}) P(X_t | Y_t)"),
         Step("bp-multiply", "Belief propagation: multiply",
-             eq(both, mul(P(past_i), trans, emit)),
+             eq(BOTH, mul(P(PAST_I), TRANS, EMIT)),
              "Given Y_{t-1}, the new state depends on nothing earlier, and X_t depends only on Y_t: the joint "
              "probability so far picks up one transition and one observation factor.",
-             instances(both, mul(P(past_i), trans, emit), over("t", "i", "j", t_from=2),
+             instances(BOTH, mul(P(PAST_I), TRANS, EMIT), over("t", "i", "j", t_from=2),
                        description="every t >= 2, i, j", **run),
              lecture=r"Multiply:  $P(\dots, Y_{t-1} = i"),
         Step("bp-add", "Belief propagation: add",
-             eq(h_jt, nt.StateSum(both, i)), "Marginalise the previous state: sum over its N values.",
-             instances(h_jt, nt.StateSum(both, i), over("t", "j", t_from=2), description="every t >= 2, j", **run),
+             eq(H_JT, nt.StateSum(BOTH, i)), "Marginalise the previous state: sum over its N values.",
+             instances(H_JT, nt.StateSum(BOTH, i), over("t", "j", t_from=2), description="every t >= 2, j", **run),
              lecture=r"P(..., Y_t = j, X_t) = \sum_i",
              lecture_note="The lecture's condition \"If t 1 ≠ query\" lost a minus sign: the add is skipped when "
                           "Y_{t-1} is the query variable (t - 1 = q); see the query step."),
         Step("bp-definition", "The forward vector h_t",
-             (eq(h_t, nt.DotsMatrix("h", N, 1, t)), eq(nt.h(j, t), h_jt)),
+             (eq(h_t, nt.DotsMatrix("h", N, 1, t)), eq(nt.h(j, t), H_JT)),
              "Belief propagation's h_{j,t}, computed step by step, is the probability of the observations so far "
              "together with Y_t = j: here checked against enumeration of every state sequence.",
-             instances(nt.h(j, t), h_jt, over("t", "j"), description="every t, j: belief propagation = brute force",
+             instances(nt.h(j, t), H_JT, over("t", "j"), description="every t, j: belief propagation = brute force",
                        **run),
              lecture=r"h_{j,t} = P(\dots, Y_t = j, X_t)"),
         Step("bp-query", "Belief propagation for a query step",
@@ -186,18 +84,25 @@ def derivation(seed: int = 0) -> Derivation:
              "is carried forward as a second index and kept to the end.",
              instances(nt.g(j, q), P([Is(Y(q), j), nt.Span(1, T, states=False)]), over("q", "j"),
                        description="every query step q and value j: belief propagation = brute force", **run)),
+    ]
+
+
+def _viterbi(seed: int) -> list[Step]:
+    """Viterbi's multiply and max, and its best path."""
+    run = dict(seed=seed)
+    return [
         Step("viterbi-multiply", "Viterbi: multiply",
-             eq(both, mul(nt.v(i, t - 1), trans, emit)),
+             eq(BOTH, mul(nt.v(i, t - 1), TRANS, EMIT)),
              "The same factorisation, with the best path into Y_{t-1} = i (probability v_{i,t-1}) in place of the "
              "sum over paths. Here the leading dots mean the best choice of the earlier states.",
-             instances(both, mul(nt.v(i, t - 1), trans, emit), over("t", "i", "j", t_from=2), mode="max",
+             instances(BOTH, mul(nt.v(i, t - 1), TRANS, EMIT), over("t", "i", "j", t_from=2), mode="max",
                        description="every t >= 2, i, j (max over earlier states)", **run),
              lecture=r"= v_{i,t-1}P(Y_t = j|Y_{t-1} = i)"),
         Step("viterbi-max", "Viterbi: take the maximum",
-             eq(nt.v(j, t), nt.StateMax(both, i)),
+             eq(nt.v(j, t), nt.StateMax(BOTH, i)),
              "The best path into Y_t = j passes through the best predecessor: the maximum over i, recorded as a "
              "back-pointer.",
-             instances(nt.v(j, t), nt.StateMax(both, i), over("t", "j", t_from=2), mode="max",
+             instances(nt.v(j, t), nt.StateMax(BOTH, i), over("t", "j", t_from=2), mode="max",
                        description="every t >= 2, j", **run),
              lecture=r"v_{j,t} = \max_{i}"),
         Step("viterbi-path", "Viterbi's best path",
@@ -205,7 +110,14 @@ def derivation(seed: int = 0) -> Derivation:
                                                   r"Y_T = y_T, X_T)")),
              "Following the back-pointers from the best final state recovers a most probable path. Ties go to the "
              "smallest state index, latest time first (the reversed path is lexicographically smallest).",
-             Computation(_viterbi_vs_brute_force, "Viterbi vs brute-force argmax")),
+             Computation(checks.viterbi_vs_brute_force, "Viterbi vs brute-force argmax")),
+    ]
+
+
+def _matrix_form(seed: int) -> list[Step]:
+    """U, W, the one-hot x_t, and belief propagation as matrix products."""
+    run = dict(seed=seed)
+    return [
         Step("matrix-U", "The transition matrix U",
              (eq(U, nt.DotsMatrix("u", N, N)), eq(nt.u(j, i), P([Is(Y(t), j)], [Is(Y(t - 1), i)]))),
              "Column i of U is the distribution of the next state given Y_{t-1} = i, so U h_{t-1} sums over i.",
@@ -223,7 +135,7 @@ def derivation(seed: int = 0) -> Derivation:
              (eq(x_t, nt.DotsMatrix("x", V + 1, 1, t)),
               eq(nt.x(k, t), sp.Piecewise((1, sp.Eq(X(t), k, evaluate=False)), (0, True)))),
              "x_t has V+1 entries: one per vocabulary word and a last one for any word outside the vocabulary.",
-             instances(nt.x(k, t), sp.Piecewise((1, sp.Eq(X(t), k, evaluate=False)), (0, True)), _every_k,
+             instances(nt.x(k, t), sp.Piecewise((1, sp.Eq(X(t), k, evaluate=False)), (0, True)), checks.every_k,
                        description="every t, k", **run),
              lecture=r"x_{k,t} = \begin{cases}"),
         Step("matrix-initial", "The first step",
@@ -237,11 +149,18 @@ def derivation(seed: int = 0) -> Derivation:
              "column k because x_t is one-hot; multiplying the two elementwise is the multiply step.",
              instances(h_t, nt.hadamard(U * h_prev, W * x_t), over("t", t_from=2), description="every t >= 2",
                        **run)),
+    ]
+
+
+def _log_domain(seed: int) -> list[Step]:
+    """Log belief propagation, why ln(W x_t) = (ln W) x_t, the chain the RNN keeps, and the stable forward."""
+    run = dict(seed=seed)
+    return [
         Step("log-bp-scalar", "The logarithm of belief propagation",
-             eq(sp.log(h_jt), sp.Add(sp.log(nt.StateSum(mul(P([Dots(), Is(Y(t - 1), i), X(t - 1)]), trans), i)),
+             eq(sp.log(H_JT), sp.Add(sp.log(nt.StateSum(mul(P([Dots(), Is(Y(t - 1), i), X(t - 1)]), TRANS), i)),
                                      sp.log(P([Is(X(t), k)], [Is(Y(t), j)])), evaluate=False)),
              "The log of a product is the sum of the logs; the sum over i stays inside its log.",
-             instances(sp.log(h_jt), sp.log(nt.StateSum(mul(P([Dots(), Is(Y(t - 1), i), X(t - 1)]), trans), i))
+             instances(sp.log(H_JT), sp.log(nt.StateSum(mul(P([Dots(), Is(Y(t - 1), i), X(t - 1)]), TRANS), i))
                        + sp.log(P([Is(X(t), k)], [Is(Y(t), j)])), over("t", "j", t_from=2), simplifier="exp",
                        description="every t >= 2, j at the observed k", **run),
              lecture=r"\ln P(\dots, Y_t = j, X_t) = \ln \sum_i"),
@@ -273,36 +192,13 @@ def derivation(seed: int = 0) -> Derivation:
              "One step of the chain: what the recurrent network will imitate.",
              instances(P([Dots(), Y(t - 1), X(t - 1), Y(t), X(t)]),
                        mul(P([Dots(), Y(t - 1), X(t - 1)]), P([Y(t)], [Y(t - 1)]), P([X(t)], [Y(t)])),
-                       _paths_and_t, description="every state sequence (16 sampled on large cases) and t >= 2", **run),
+                       checks.paths_and_t, description="every state sequence (16 sampled on large cases) and t >= 2",
+                       **run),
              lecture=r"P(\dots, Y_{t-1}, X_{t-1}, Y_t, X_t) = P(\dots, Y_{t-1}, X_{t-1})P(Y_t|Y_{t-1})P(X_t|Y_t)$$"),
         Step("log-forward-stable", "The stable log-domain forward",
              log_forward.shift_identity(),
              "Subtracting the largest log-probability m before exponentiating changes nothing mathematically and "
              "keeps every exponent at most 0, so long sequences neither underflow nor overflow. The step is "
              "generated as NumPy code from this symbolic form.",
-             Computation(_stable_forward, "generated log-domain forward vs exact belief propagation")),
+             Computation(checks.stable_forward, "generated log-domain forward vs exact belief propagation")),
     ]
-    return Derivation("hmm", "Belief propagation, Viterbi and log belief propagation", INTRO, steps)
-
-
-def _every_k(case: Case) -> Iterator[Binding]:
-    for t_ in range(1, len(case.xs) + 1):
-        for k_ in range(1, case.model.n_symbols + 1):
-            yield {"t": t_, "k": k_}
-
-
-def _paths_and_t(case: Case) -> Iterator[Binding]:
-    # ys assigned and t bound together: the context carries both
-    for y in _some_paths(case, 16):
-        for t_ in range(2, len(case.xs) + 1):
-            yield {"ys": y, "t": t_}
-
-
-INTRO = (
-    "A hidden Markov model is a Bayesian network: hidden states Y_t form a chain, and each observation X_t depends "
-    "only on its state. Belief propagation computes the probability of the observations by repeating "
-    "multiply-then-add; Viterbi finds the most probable state sequence by repeating multiply-then-max. Both are "
-    "written here in the lecture's matrix form, then in the log domain, which is where the recurrent neural "
-    "network comes from. Each equation below is checked under one reading of the notation: P(...) is computed by "
-    "enumerating every state sequence, h_{j,t} and v_{j,t} by the algorithms."
-)
