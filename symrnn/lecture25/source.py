@@ -56,7 +56,7 @@ def find(source: str, locator: str) -> Equation:
 
 @dataclass(frozen=True)
 class Comparison:
-    """An emitted equation beside the lecture's, after :func:`symrnn.latex.normalise`."""
+    """An emitted equation beside the lecture's, after :func:`symrnn.latex.printer.normalise`."""
 
     line: int
     lecture: str

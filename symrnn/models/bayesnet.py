@@ -1,7 +1,7 @@
 """What the lecture's notation means on a given HMM: evaluate an equation's two sides, independently of the algorithms.
 
 Probabilities ``P(...)`` are evaluated by enumerating state sequences through the Bayesian network's factorisation
-(:func:`symrnn.hmm.joint`), never by belief propagation; ``h_{j,t}`` and ``v_{j,t}`` are the algorithms' outputs.
+(:func:`symrnn.models.hmm.joint`), never by belief propagation; ``h_{j,t}`` and ``v_{j,t}`` are the algorithms' outputs.
 So checking ``h_{j,t} = P(\\dots, Y_t = j, X_t)`` under this meaning compares belief propagation with brute force.
 
 Conventions (stated in the document): a bare ``X_t`` means "X_t takes its observed value"; a bare ``Y_t`` takes the

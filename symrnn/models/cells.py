@@ -1,7 +1,7 @@
 """Recurrent cells: one step ``state_t = F(state_{t-1}, x_t; parameters)`` as a matrix-level SymPy expression.
 
 A cell is data: its sizes, its parameters (name and shape) and a builder that writes the step with matrix
-symbols.  The same expression serves display (LaTeX), differentiation (:mod:`symrnn.matcalc`), explicit
+symbols.  The same expression serves display (LaTeX), differentiation (:mod:`symrnn.autodiff.matcalc`), explicit
 entry-level checks and NumPy code generation.  Nothing downstream (BPTT, code generation, checks) knows which
 cell it is handling.
 """

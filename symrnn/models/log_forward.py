@@ -9,8 +9,8 @@ written.  The max shift
 keeps every ``exp`` in ``[0, 1]`` with the largest term exactly 1, so ``a_t`` stays finite for any T, while
 the plain float64 forward underflows within a few hundred steps.  ``(ln W) x_t`` equals ``ln(W x_t)`` only
 because ``x_t`` is one-hot; here it is the column ``l_t`` of ``ln W`` picked by the observation, gathered for
-every t before the loop.  The step is lambdified once (:func:`symrnn.codegen.kernel`) and a Python loop over
-t calls it.  As in :mod:`symrnn.belief_propagation`, ``a_1 = ln pi + l_1``.
+every t before the loop.  The step is lambdified once (:func:`symrnn.numeric.codegen.kernel`) and a Python loop over
+t calls it.  As in :mod:`symrnn.models.belief_propagation`, ``a_1 = ln pi + l_1``.
 
 An impossible sequence (probability exactly 0, from zero entries of the model) has log-probability ``-inf``.
 """
@@ -31,7 +31,7 @@ from symrnn.ops import EntryMax
 
 ModelLike = HMM | tuple[np.ndarray, np.ndarray, np.ndarray]
 
-_SUM_TOLERANCE = 1e-9  # as symrnn.hmm for float models
+_SUM_TOLERANCE = 1e-9  # as symrnn.models.hmm for float models
 
 
 class UnderflowError(ArithmeticError):
@@ -226,7 +226,7 @@ def forward_linear(model: ModelLike, xs: Sequence[int] | np.ndarray) -> np.ndarr
 def log_viterbi(model: ModelLike, xs: Sequence[int] | np.ndarray) -> tuple[tuple[int, ...], float]:
     """The most probable state path (1-based) and its log-probability ``ln P(Y = path, X_1..X_T)``.
 
-    Ties go to the smallest state index, latest time first, as in :mod:`symrnn.viterbi`; they are ties of the
+    Ties go to the smallest state index, latest time first, as in :mod:`symrnn.models.viterbi`; they are ties of the
     float64 log-values, so products that are equal only in exact arithmetic may round apart.
     """
     u, w, pi = as_arrays(model)

@@ -12,7 +12,7 @@ The standard LSTM (PyTorch's documentation, with symrnn's U for recurrent and W 
     g_t = tanh(W_g x_t + b_ig + U_g h_{t-1} + b_hg)
     c_t = f_t * c_{t-1} + i_t * g_t       h_t = o_t * tanh(c_t)
 
-Both are :class:`symrnn.cells.Cell` objects with states ``("h", "c")`` and output ``h``, so the generic BPTT
+Both are :class:`symrnn.models.cells.Cell` objects with states ``("h", "c")`` and output ``h``, so the generic BPTT
 engine and code generation handle them.  ``*`` is the elementwise product.  The step writes both new states in
 terms of the previous ones, so ``h_t`` contains ``c_t``'s expression; the document's displays name the gates.
 """

@@ -66,7 +66,7 @@ def entry_values(b: bptt.BPTT) -> dict:
 
 def one_step(which: str, sizes=(2, 3), engine_sizes=(2, 3)) -> Callable[[], Iterator[Identity]]:
     """The displayed recursion (``h``, ``c``) or weight gradients (``U``, ``W``) against the engine's step, and
-    the engine's step against entry-level sp.diff (its own proof, :func:`symrnn.bptt.local_identities`)."""
+    the engine's step against entry-level sp.diff (its own proof, :func:`symrnn.autodiff.bptt.local_identities`)."""
     def wanted(b: bptt.BPTT) -> set[str]:
         if which in ("h", "c"):
             return {f"rho_{which}"}
@@ -200,5 +200,5 @@ def numeric(rng: random.Random) -> Outcome:
         details.append(f"{cell.name} (N=4, T={steps}, batch 3): {result.message}")
         if not result.passed:
             return fail(Evidence.NUMERIC, "; ".join(details))
-    return ok(Evidence.NUMERIC, "generated NumPy code (symrnn.training.compile_bptt) against "
-                                 "symrnn.gradcheck: " + "; ".join(details))
+    return ok(Evidence.NUMERIC, "generated NumPy code (symrnn.autodiff.training.compile_bptt) against "
+                                 "symrnn.numeric.gradcheck: " + "; ".join(details))

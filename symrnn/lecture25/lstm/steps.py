@@ -120,7 +120,7 @@ def _the_cell() -> list[Step]:
              (eq(vec("c", 1), first), eq(vec("c", 2), sp.MatAdd(nt.Juxtaposed(f2, first),
                                                                 nt.Juxtaposed(i2, vec("x", 2)), evaluate=False))),
              "Run forward from h_0 and c_0, each gate computed from the previous output and the current input. "
-             "symrnn unrolls the cell for any T (symrnn.lstm.unroll), one named step at a time.",
+             "symrnn unrolls the cell for any T (symrnn.models.lstm.unroll), one named step at a time.",
              Computation(checks_cell.unrolled_check, "unrolled cell")),
         Step("cell-closed-form", "The memory cell in closed form",
              eq(c_[m, t], closed_form(t)),
@@ -165,8 +165,8 @@ def _bptt(seed: int) -> list[Step]:
         Step("bptt-h", "The gradient in h_t",
              dh_equation(),
              "In vectors: each gate's sigmoid contributes its slope g (1 - g), and the gate's recurrent matrix "
-             "carries the error back to h_t. This is the engine's derived step (symrnn.bptt.derive on the cell, "
-             "squared error) with the gates named; proved one step at a time, which by induction on T - t proves "
+             "carries the error back to h_t. This is the engine's derived step (symrnn.autodiff.bptt.derive on the "
+             "cell, squared error) with the gates named; proved one step at a time, which by induction on T - t proves "
              "it for every T.",
              Instances(checks_bptt.one_step("h", engine_sizes=(2,)), "displayed step (N=2, 3) = engine's step = "
                                                                      "entry-level sp.diff (N=2)")),
@@ -203,8 +203,8 @@ def _bptt_at_scale() -> list[Step]:
                          "BPTT vs 50-digit directional derivatives")),
         Step("bptt-numeric", "The generated training code",
              eq(dL(nt.matrix("W_o", N, N)), time_sum(param_term("W_o"))),
-             "symrnn.training.compile_bptt turns the same derived step into NumPy kernels over a batch; central "
-             "finite differences of its loss check its gradients in float64.",
+             "symrnn.autodiff.training.compile_bptt turns the same derived step into NumPy kernels over a batch; "
+             "central finite differences of its loss check its gradients in float64.",
              Computation(checks_bptt.numeric, "generated code vs finite differences")),
     ]
 
@@ -222,8 +222,8 @@ def _the_standard_lstm() -> list[Step]:
         Step("torch-packing", "PyTorch's packed tensors",
              _packed_tensors(),
              "weight_ih_l0, weight_hh_l0, bias_ih_l0 and bias_hh_l0 stack the gates in the order i, f, g, o. "
-             "symrnn.lstm.from_torch_lstm reads a module into these matrices and to_torch_lstm writes them back "
-             "(tested against torch.nn.LSTM itself: states and gradients agree to 1e-10).",
+             "symrnn.models.lstm_pytorch.from_torch_lstm reads a module into these matrices and to_torch_lstm writes "
+             "them back (tested against torch.nn.LSTM itself: states and gradients agree to 1e-10).",
              Computation(checks_standard.packing_check, "unpack / pack")),
         Step("side-by-side", "The lecture's LSTM beside the standard one",
              side_by_side(),
