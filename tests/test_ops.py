@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from symrnn import notation as nt
 from symrnn import ops
 from symrnn.autodiff import bptt, matcalc
 from symrnn.autodiff.training import compile_bptt
@@ -40,6 +41,20 @@ EXAMPLES = {
     ops.Ratio: lambda: ops.Ratio(v, w),
 }
 POSITIVE = {sp.log, ops.Ratio}  # operands drawn positive
+
+
+def _table() -> tuple:
+    """The table of operations, entry by entry (identities), as the public registry shows it."""
+    rules = ops.registry.classes(lambda r: True)
+    return tuple(map(id, ops.registry.scalars())), rules, tuple(id(ops.find(c)) for c in rules)
+
+
+@pytest.fixture(autouse=True)
+def _table_unchanged():
+    """No test leaves an entry in the (global) table: test order cannot change results."""
+    before = _table()
+    yield
+    assert _table() == before, "a test left the table of operations changed"
 
 
 def _cases() -> list:
@@ -170,8 +185,47 @@ def test_lookup_walks_the_class_hierarchy_and_names_missing_entries():
         ops.Rule(sp.KroneckerProduct, split="sometimes")
 
 
-def test_a_wrong_rule_is_caught():
-    wrong = ops.scalar_function("softplus_wrong", lambda z: sp.log(1 + sp.exp(z)), derivative=sp.exp)
+@pytest.fixture
+def scratch():
+    """``scratch(name, definition, ...)``: ``ops.scalar_function`` whose entries leave the table when the test ends."""
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(ops.scalar_function(*args, **kwargs))
+        return made[-1]
+    yield make
+    for cls in reversed(made):
+        ops.unregister(cls)
+
+
+def test_registered_entries_are_undone():
+    shown = sp.Function("blip")
+    before = ops.find(sp.tanh)
+    other = ops.Scalar(sp.tanh, r"\operatorname{th}")
+    with ops.registered(ops.Scalar(shown, r"\operatorname{blop}"), other):
+        assert ops.find(shown).latex == r"\operatorname{blop}" and ops.find(sp.tanh) is other
+        assert latex(M.applyfunc(shown)) == r"\operatorname{blop}\left(M\right)"
+        assert latex(M.applyfunc(sp.tanh)) == r"\operatorname{th}\left(M\right)"
+    assert ops.find(shown) is None and ops.find(sp.tanh) is before  # the built-in entry is back
+    assert latex(M.applyfunc(shown)) == r"blip\left(M\right)"
+    assert latex(M.applyfunc(sp.tanh)) == r"\tanh\left(M\right)"
+    with pytest.raises(LookupError, match="not in the table"):
+        ops.unregister(other)
+    entry = ops.register(ops.Scalar(shown, r"\beta"))
+    ops.unregister(shown)  # by class
+    assert ops.find(shown) is None and entry not in ops.registry.scalars()
+
+
+def test_a_registered_function_prints_its_registered_name_at_matrix_level(scratch):
+    wiggle = scratch("wiggle", lambda z: z + sp.sin(z), latex=r"\operatorname{wig}")
+    assert latex(M.applyfunc(wiggle)) == r"\operatorname{wig}\left(M\right)"
+    assert latex(nt.Applied("wiggle", M)) == r"\operatorname{wig}\left(M\right)"  # by name, as the parser gives it
+    assert latex(nt.Applied("sigma", M, M)) == r"\sigma\left(M, M\right)"
+    assert latex(nt.Applied("softmax", M)) == r"\operatorname{softmax}\left(M\right)"  # not registered
+
+
+def test_a_wrong_rule_is_caught(scratch):
+    wrong = scratch("softplus_wrong", lambda z: sp.log(1 + sp.exp(z)), derivative=sp.exp)
     with pytest.raises(AssertionError, match="derivative"):
         check_scalar(wrong)
     with pytest.raises(AssertionError, match="vjp"):
@@ -185,8 +239,6 @@ def swish_numpy(z):
     return z / (1 + np.exp(-z))
 
 
-SWISH = ops.scalar_function("swish", lambda z: z * ops.sigmoid(z), numpy="{x}*(0.5*(1 + {numpy}.tanh(0.5*{x})))",
-                            latex=r"\operatorname{swish}")
 
 
 def swish_cell(f, n: int = 3, d: int = 2) -> Cell:
@@ -223,10 +275,12 @@ def central_differences(params, xs, ys, eps=1e-6) -> dict:
     return out
 
 
-def test_a_new_entrywise_function_works_everywhere():
-    check_scalar(SWISH)
-    check_rule(v.applyfunc(SWISH))
-    cell, loss = swish_cell(SWISH), losses.squared_error()
+def test_a_new_entrywise_function_works_everywhere(scratch):
+    swish = scratch("swish", lambda z: z * ops.sigmoid(z), numpy="{x}*(0.5*(1 + {numpy}.tanh(0.5*{x})))",
+                    latex=r"\operatorname{swish}")
+    check_scalar(swish)
+    check_rule(v.applyfunc(swish))
+    cell, loss = swish_cell(swish), losses.squared_error()
     b = bptt.derive(cell, loss)
     z = sp.Symbol("z", real=True)
     slopes = [n.function(z) for n in sp.preorder_traversal(b.param_grads["U"])
@@ -251,12 +305,12 @@ def test_a_new_entrywise_function_works_everywhere():
     h1 = matcalc.evaluate(step, vals, "mpmath")
     assert np.allclose(np.asarray(h1, dtype=float), swish_numpy(params["W"] @ xs[0][:, :1] + params["b"]), rtol=1e-14)
 
-    assert latex(SWISH(sp.Symbol("z"))) == r"\operatorname{swish}\left(z\right)"
+    assert latex(swish(sp.Symbol("z"))) == r"\operatorname{swish}\left(z\right)"
     assert "swish" in latex(step)
 
 
-def test_a_new_function_with_a_wrong_derivative_fails_the_gradient_check():
-    wrong = ops.scalar_function("swish_wrong", lambda z: z * ops.sigmoid(z), derivative=ops.sigmoid)
+def test_a_new_function_with_a_wrong_derivative_fails_the_gradient_check(scratch):
+    wrong = scratch("swish_wrong", lambda z: z * ops.sigmoid(z), derivative=ops.sigmoid)
     params, xs, ys = _problem()
     _, grads = compile_bptt(swish_cell(wrong), losses.squared_error()).loss_and_grads(params, xs, ys)
     fd = central_differences(params, xs, ys)
@@ -288,16 +342,22 @@ def _centre_explicit(node, recurse):
     return a - sp.ones(a.rows, a.rows) * a / a.rows
 
 
-ops.register(ops.Rule(
+CENTRE = ops.Rule(
     Centre,
     vjp=lambda node, g: [(node.arg, Centre(g))],  # I - 1 1^T / n is symmetric
     explicit=_centre_explicit,
     evaluate=lambda node, recurse, numbers: (lambda a: a - a.sum(axis=0, keepdims=True) / a.shape[0])(
         recurse(node.arg)),
-    numpy=lambda node, printer: f"(lambda _c: _c - _c.mean(axis=0, keepdims=True))({printer._print(node.arg)})"))
+    numpy=lambda node, printer: f"(lambda _c: _c - _c.mean(axis=0, keepdims=True))({printer._print(node.arg)})")
 
 
-def test_a_new_node_class_works_everywhere():
+@pytest.fixture
+def centre():
+    with ops.registered(CENTRE):
+        yield Centre
+
+
+def test_a_new_node_class_works_everywhere(centre):
     check_rule(Centre(M))
     n, d = 3, 2
 

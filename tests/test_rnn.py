@@ -287,7 +287,6 @@ def test_every_step_is_checked_and_passes(derivation):
     for proved in ("posterior-softmax", "shift-invariance", "log-linear", "linearised", "update",
                    "update-additive", "flowgraph"):
         assert levels[proved] == "symbolic", proved
-    assert sum(r.seconds for r in results) < 30
 
 
 def test_checks_can_fail():

@@ -63,6 +63,8 @@ def evaluate(expr, values: Mapping[MatrixExpr, object], fn_module: str = "mpmath
     """Evaluate a matrix expression on NumPy object (or float) arrays; elementwise bodies via ``fn_module``.
 
     With ``mpmath`` numbers in the arrays this is a high-precision reference evaluator (at ``mpmath.mp.dps``).
+    A scalar function's code is generated only after :func:`symrnn.numeric.guard.vet` passes its names (else
+    :class:`~symrnn.numeric.guard.UnsafeName`).
     """
     numbers = Numbers(fn_module)
 

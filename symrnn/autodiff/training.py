@@ -29,7 +29,7 @@ from symrnn.autodiff import matcalc
 from symrnn.autodiff.bptt import BPTT, derive
 from symrnn.models.cells import Cell
 from symrnn.models.losses import Loss
-from symrnn.numeric import codegen
+from symrnn.numeric import codegen, guard
 from symrnn.ops import LogSoftmax, Rule, Softmax, find
 from symrnn.ops.registry import classes
 
@@ -371,7 +371,12 @@ def _real_array(value, what: str, shape: tuple[int, ...] | None = None) -> np.nd
 
 
 def compile_bptt(cell: Cell, loss: Loss) -> Compiled:
-    """Derive BPTT for ``cell`` under ``loss`` and generate its forward, loss and backward step kernels."""
+    """Derive BPTT for ``cell`` under ``loss`` and generate its forward, loss and backward step kernels.
+
+    The cell's functions are vetted (:func:`symrnn.numeric.guard.vet`) before anything is derived, and every kernel
+    again before its code is generated; a refused name is :class:`~symrnn.numeric.guard.UnsafeName`.
+    """
+    guard.vet(sp.Tuple(*cell.step().values()), symbols=False)  # symbols are renamed by codegen.kernel
     b = derive(cell, loss)
     _check_matrix_level(b)
     kind = _loss_term(loss, cell.n_state)

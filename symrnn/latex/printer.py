@@ -13,9 +13,16 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter, translate
 
 from symrnn import notation as nt
+from symrnn.ops import registry
 
-#: How elementwise scalar functions print; anything else prints as its own LaTeX name.
-_FUNCTION_NAMES = {"exp": r"\exp", "log": r"\ln", "tanh": r"\tanh", "sigmoid": r"\sigma", "sigma": r"\sigma"}
+#: Names that the lecture's notation gives a registered function (``\sigma(...)`` is read as ``sigma``).
+_ALIASES = {"sigma": "sigmoid"}
+
+
+def _registered_latex(name: str) -> str | None:
+    """The LaTeX name of the scalar function registered as ``name`` in :mod:`symrnn.ops` (None if none)."""
+    name = _ALIASES.get(name, name)
+    return next((s.latex for s in reversed(registry.scalars()) if s.func.__name__ == name), None)
 
 
 class LecturePrinter(LatexPrinter):
@@ -60,7 +67,8 @@ class LecturePrinter(LatexPrinter):
         body = expr.function.expr
         inner = self._print(expr.expr)
         if isinstance(body, sp.Function) and body.args == (dummy,):
-            name = _FUNCTION_NAMES.get(body.func.__name__, self._print(sp.Symbol(body.func.__name__)))
+            entry = registry.find(body.func)  # a function of the table prints as its registered name
+            name = entry.latex if isinstance(entry, registry.Scalar) else self._print(sp.Symbol(body.func.__name__))
             return rf"{name}\left({inner}\right)"
         return self._print(body.subs(dummy, sp.Symbol(r"\left(" + inner + r"\right)")))
 
@@ -133,9 +141,11 @@ class LecturePrinter(LatexPrinter):
 
     # ---- the RNN section ----
     def _function_name(self, name: str) -> str:
-        """``g`` stays ``g``; known functions print as ``\\tanh``, ``\\sigma``; other words as ``\\operatorname``."""
-        if name in _FUNCTION_NAMES:
-            return _FUNCTION_NAMES[name]
+        """``g`` stays ``g``; registered functions print as their ``Scalar.latex`` (``\\tanh``, ``\\sigma``); other
+        words as ``\\operatorname``."""
+        registered = _registered_latex(name)
+        if registered is not None:
+            return registered
         return name if len(name) == 1 else rf"\operatorname{{{name}}}"
 
     def _print_Applied(self, expr: nt.Applied) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 
 from symrnn import notation as nt
+from symrnn.numeric import guard
 from symrnn.ops import sigmoid
 
 
@@ -42,6 +43,8 @@ class Nonlinearity:
     def __post_init__(self) -> None:
         nt.check_name(self.name)
         nt.check_name(self.display_name or self.name)
+        if self.function is not None:  # applied at matrix level (symrnn.models.cells), it reaches generated code
+            guard.vet(self.function)
 
     def __call__(self, xi: sp.Matrix | Sequence) -> sp.Matrix:
         """``g(xi)`` exactly, for an explicit column ``xi``."""
@@ -155,7 +158,9 @@ def resolve(g: str | Nonlinearity) -> Nonlinearity:
 
 def custom(name: str, fn: Callable[[sp.Expr], sp.Expr], description: str = "") -> Nonlinearity:
     """An entrywise nonlinearity from a user's SymPy function of one variable (a Lambda, a function class such as
-    ``sp.atan``, or a Python function building a SymPy expression).  Text is refused: nothing is parsed.
+    ``sp.atan``, or a Python function building a SymPy expression).  Text is refused: nothing is parsed.  Its
+    functions must be SymPy's or registered in :mod:`symrnn.ops` (:func:`symrnn.numeric.guard.vet`; else
+    :class:`~symrnn.numeric.guard.UnsafeName`) before any NumPy code is generated.
     """
     nt.check_name(name)
     if name in TABLE:
@@ -169,8 +174,8 @@ def custom(name: str, fn: Callable[[sp.Expr], sp.Expr], description: str = "") -
         raise NonlinearityError(f"{name}: the function failed on a SymPy symbol: {exc}") from exc
     if not isinstance(expr, sp.Expr) or not expr.free_symbols <= {z}:
         raise NonlinearityError(f"{name}: the function must return a SymPy expression in its one argument")
-    lam = sp.Lambda(z, expr)
-    compiled = sp.lambdify(z, expr, "numpy")  # code generated from the SymPy expression, never from text
+    lam = sp.Lambda(z, guard.vet(expr))
+    compiled = sp.lambdify(z, expr, "numpy")  # code generated from the vetted SymPy expression, never from text
 
     def numpy(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)

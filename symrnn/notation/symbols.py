@@ -26,7 +26,7 @@ def check_name(name: str) -> str:
 
     Names end up inside LaTeX and generated code, so anything else (spaces, braces, backslashes, quotes) is refused.
     """
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"invalid symbol name {name!r}: use letters and digits only, starting with a letter")
     return name
 

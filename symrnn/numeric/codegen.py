@@ -5,13 +5,13 @@ works on a whole batch and an ``(n, 1)`` vector such as a bias broadcasts agains
 or an :class:`EntryMax`) is a ``(1, B)`` row, or a plain float, and broadcasts the same way.
 
 The generated code comes from SymPy objects only: argument names are rewritten to safe identifiers
-(``h_{t-1}`` becomes ``h_t_1``) and every other free symbol is refused, so no user text reaches the compiler.
+(``h_{t-1}`` becomes ``h_t_1``), every other free symbol is refused, and the expression is vetted by
+:func:`symrnn.numeric.guard.vet` (functions from the allow-list or the table of operations only, every printed name a
+safe identifier) before SymPy prints it, so no user text reaches the compiler.
 """
 
 from __future__ import annotations
 
-import keyword
-import re
 from collections.abc import Callable, Sequence
 
 import sympy as sp
@@ -21,22 +21,16 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.notation import Vec, apply_entrywise
+from symrnn.numeric import guard
 from symrnn.ops import Rule, find
 
-#: Names the generated module already uses; an argument with one of these names gets a trailing underscore.
-_TAKEN = frozenset({"numpy", "builtins", "range", "math", "scipy", "sympy"})
 _CONSTANT_MATRICES = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
 _TAG_VARIABLE = sp.Dummy("e")  # every elementwise function binds this one, so equal bodies compare equal
 
 
 def safe_name(name: str) -> str:
     """A Python identifier for a SymPy name: ``h_{t-1}`` -> ``h_t_1``; never starts with ``_`` (ours)."""
-    out = re.sub(r"_+", "_", re.sub(r"[^0-9A-Za-z_]", "_", name)).strip("_")
-    if not out or out[0].isdigit():
-        out = "v" + out
-    if keyword.iskeyword(out) or out in _TAKEN:
-        out += "_"
-    return out
+    return guard.safe_identifier(name)
 
 
 def _numeric_shape(expr: MatrixExpr) -> tuple[int, int]:
@@ -242,21 +236,21 @@ def kernel(args: Sequence[sp.Basic], expr: sp.Basic, name: str) -> Callable:
 
     Vectors are ``(n, B)`` arrays for a batch of B columns (or ``(n,)`` arrays, unbatched); scalars are
     floats or ``(1, B)`` rows.  Common subexpressions, including repeated elementwise functions, are computed
-    once.  Raises ValueError if ``expr`` needs a value that is not among ``args``.
+    once.  Raises ValueError if ``expr`` needs a value that is not among ``args``, and
+    :class:`~symrnn.numeric.guard.UnsafeName` (a ValueError) for a name that must not reach code.
     """
-    if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
-        raise ValueError(f"kernel name {name!r} is not a Python identifier")
+    guard.check_name(name, "kernel")
     args = list(args)
     if len(set(args)) != len(args):
         raise ValueError(f"kernel arguments repeat: {args}")
-    expr = sp.sympify(expr, strict=True)
+    expr = guard.vet(sp.sympify(expr, strict=True), symbols=False)
     missing = _value_symbols(expr) - set(args)
     if missing:
         raise ValueError(f"{name}: the expression needs {sorted(map(str, missing))}, which are not arguments")
     used: set[str] = set()
     renamed = {arg: _safe_argument(arg, used) for arg in args}
     tags: dict[sp.Lambda, sp.Dummy] = {}
-    body = _tag_elementwise(expr.xreplace(renamed), tags)
+    body = _tag_elementwise(guard.vet(expr.xreplace(renamed)), tags)
     fn = sp.lambdify(list(renamed.values()), body, modules="numpy", printer=MatrixNumPyPrinter,
                      cse=_cse(tags), docstring_limit=0)
     fn.__name__ = fn.__qualname__ = name

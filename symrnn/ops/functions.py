@@ -14,6 +14,7 @@ from collections.abc import Callable
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
+from symrnn.numeric import guard
 from symrnn.ops.registry import Scalar, register
 
 
@@ -50,10 +51,10 @@ def scalar_function(name: str, definition: Callable[[sp.Expr], sp.Expr], *,
     ``definition(z)``: the function in SymPy's own functions (evaluation, ``evalf``); ``derivative(z)``: ``f'(z)``
     (default: differentiate the definition); ``by_output(y)``: ``f'`` through the output; ``numpy``: NumPy code
     with ``{numpy}`` for the module and ``{x}`` for the argument (default: the definition, printed);
-    ``latex``: the LaTeX name (default ``\\operatorname{name}``).
+    ``latex``: the LaTeX name (default ``\\operatorname{name}``).  The name must be a safe identifier
+    (:func:`symrnn.numeric.guard.check_name`; else :class:`~symrnn.numeric.guard.UnsafeName`, a ValueError).
     """
-    if not (isinstance(name, str) and name.isidentifier()):
-        raise ValueError(f"a function name must be an identifier, got {name!r}")
+    guard.check_name(name, "function")
     latex = latex or rf"\operatorname{{{name}}}"
 
     def fdiff(self, argindex: int = 1):

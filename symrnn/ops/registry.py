@@ -4,6 +4,8 @@ Public API (re-exported by :mod:`symrnn.ops`):
 
 - ``register(entry) -> entry``: add a :class:`Rule` (a matrix node class) or a :class:`Scalar` (a scalar function
   applied entrywise) to the table; a later entry for the same class replaces the earlier one.
+- ``unregister(entry_or_class)``: take an entry out again (the entry it replaced, if any, is in force again);
+  ``with registered(*entries):`` registers for the block only (tests use it, so that nothing leaks between them).
 - ``lookup(node_or_class) -> Rule | Scalar``: the entry for a node, a function, or their class (the nearest class in
   the method resolution order, so a subclass without an entry of its own behaves like its parent); raises
   :class:`UnknownOperation` (a ``TypeError`` and ``LookupError``) when there is none.  ``find`` returns None instead.
@@ -19,7 +21,8 @@ function's LaTeX name is ``Scalar.latex``.  Adding a node type is one ``register
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,20 +91,63 @@ class Scalar:
 
 
 _TABLE: dict[type, Rule | Scalar] = {}
+_REPLACED: dict[type, list[Rule | Scalar]] = {}  # earlier entries for a class, the most recent last
 _CACHE: dict[type, Rule | Scalar | None] = {}
 _loaded = False
 
 
-def register(entry: Rule | Scalar) -> Rule | Scalar:
-    """Add ``entry`` to the table (replacing any entry for the same class) and return it."""
+def _key(entry: Rule | Scalar) -> type:
     if not isinstance(entry, (Rule, Scalar)):
-        raise TypeError(f"register takes a Rule or a Scalar, got {type(entry).__name__}")
+        raise TypeError(f"the table holds Rule and Scalar entries, got {type(entry).__name__}")
     key = entry.node if isinstance(entry, Rule) else entry.func
     if not isinstance(key, type):
         raise TypeError(f"an entry is keyed by a class, got {key!r}")
+    return key
+
+
+def register(entry: Rule | Scalar) -> Rule | Scalar:
+    """Add ``entry`` to the table (replacing any entry for the same class) and return it."""
+    key = _key(entry)
+    if key in _TABLE:
+        _REPLACED.setdefault(key, []).append(_TABLE[key])
     _TABLE[key] = entry
     _CACHE.clear()
     return entry
+
+
+def unregister(entry: Rule | Scalar | type) -> None:
+    """Take ``entry`` (or the entry of a class) out of the table; the entry it replaced is in force again.
+
+    An entry that was replaced later is dropped from the history only.  LookupError if it is not in the table.
+    """
+    _load()
+    key = entry if isinstance(entry, type) else _key(entry)
+    current = _TABLE.get(key)
+    if current is None or not (isinstance(entry, type) or current is entry or entry in _REPLACED.get(key, [])):
+        raise LookupError(f"{entry!r} is not in the table of operations")
+    if isinstance(entry, type) or current is entry:
+        earlier = _REPLACED.get(key, [])
+        if earlier:
+            _TABLE[key] = earlier.pop()
+        else:
+            del _TABLE[key]
+    else:
+        _REPLACED[key].remove(entry)
+    _CACHE.clear()
+
+
+@contextmanager
+def registered(*entries: Rule | Scalar) -> Iterator[tuple[Rule | Scalar, ...]]:
+    """Register ``entries`` for the ``with`` block, and unregister them (latest first) when it ends."""
+    _load()
+    done: list[Rule | Scalar] = []
+    try:
+        for entry in entries:
+            done.append(register(entry))
+        yield entries
+    finally:
+        for entry in reversed(done):
+            unregister(entry)
 
 
 def _load() -> None:
