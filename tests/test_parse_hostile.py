@@ -9,6 +9,7 @@ import time
 
 import pytest
 import sympy
+import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ import symrnn.latex.parse as parse_mod
 import symrnn.numeric.guard as guard_mod
 from symrnn import notation as nt
 from symrnn.latex.parse import (
+    DivisionByZero,
     EmptyInput,
     Limits,
     ParseError,
@@ -24,11 +26,13 @@ from symrnn.latex.parse import (
     Sizes,
     Timeout,
     TooDeep,
+    TooLarge,
     TooLong,
     Unbalanced,
     Unexpected,
     UnknownMacro,
     available_backends,
+    canonical,
     parse,
 )
 
@@ -190,3 +194,124 @@ def test_parse_module_never_names_an_evaluator():
     body = "\n".join(code)
     for banned in ("eval(", "exec(", "parse_expr(", "sympify("):
         assert banned not in body.replace("_sympify(", "").replace(".evalf(", ""), banned
+
+
+# ---- issue 11: any input, bounded (numbers, powers, recursion, division by zero, Unicode digits, the backend) ----
+
+HUGE = [
+    ("9^{9^{9}}", TooLarge, 1),  # a tower: 9^387420489 would have 370 million digits
+    ("2^{10^{10}}", TooLarge, 1),  # grew past 2 GB before
+    ("99^4656733", TooLarge, 2),  # took 12 s before
+    ("2^{-10^{10}}", TooLarge, 1),  # a negative exponent builds the same number as a denominator
+    ("2^{" * 21 + "2" + "}" * 21, TooLarge, 52),  # 85 characters: timed out after 6.6 s (2^65536 at position 52)
+    (r"\left(\frac{1}{2}\right)^{10^{10}}", TooLarge, 24),
+    ("(2x)^{10^{10}}", TooLarge, 4),  # SymPy would distribute the power over the 2
+    ("2^{10 \\cdot 10^{9}}", TooLarge, 1),  # an unevaluated exponent is measured too
+    ("10^{4400}", TooLarge, 2),  # past Python's 4,300-digit limit for printing
+    (r"\begin{bmatrix}1&1\\1&0\end{bmatrix}^{10^{9}}", TooLarge, 36),  # a matrix power
+    ("9" * 201, TooLarge, 0),  # a literal of more than max_digits digits
+    ("1" * 5000, TooLarge, 0),  # was Python's "Exceeds the limit (4300 digits)"
+    ("0." + "1" * 201, TooLarge, 0),
+    ("^".join(["x"] * 500), TooDeep, 81),  # was a RecursionError
+    (r" \oslash ".join([r"\vec{h}_t"] * 60), TooDeep, 730),  # the 41st
+    (r"\frac{x}{0}", DivisionByZero, 0),  # was zoo
+    (r"\frac{1}{0}", DivisionByZero, 0),
+    (r"\frac{\vec{h}_t}{1-1}", DivisionByZero, 0),
+    ("x / 0", DivisionByZero, 2),
+    ("0^{-1}", DivisionByZero, 1),
+    (r"1^{\infty}", DivisionByZero, 1),
+    ("x\u00b2", UnknownMacro, 1),  # "x²" spun until the deadline: str.isdigit is true, but it is no ASCII digit
+    ("x_\u0663", UnknownMacro, 2),  # an Arabic-Indic three
+    ("\u00bd", UnknownMacro, 0),
+    ("h_{\U0001d7d9}", UnknownMacro, 3),  # a mathematical double-struck one
+]
+
+
+@pytest.mark.parametrize(("text", "error", "pos"), HUGE, ids=[repr(h[0][:30]) for h in HUGE])
+def test_huge_numbers_deep_powers_and_zero_divisors_are_refused_at_once(text, error, pos):
+    start = time.perf_counter()
+    with pytest.raises(error) as exc, nothing_executes():
+        parse(text, backend="none")
+    assert time.perf_counter() - start < 1.0
+    assert exc.value.pos == pos and f"at position {pos}" in str(exc.value)
+
+
+def test_a_literal_of_max_digits_reads_and_one_more_digit_is_refused():
+    assert parse("9" * 200, backend="none") == sp.Integer("9" * 200)
+    with pytest.raises(TooLarge, match="more than 200 digits"):
+        parse("9" * 201, backend="none")
+    assert parse("10^{3999}", backend="none") == 10 ** 3999  # within max_result_digits: computed and printable
+    assert len(str(parse("10^{3999}", backend="none"))) == 4000
+
+
+def test_powers_of_symbols_are_bounded_as_if_the_symbol_were_a_digit():
+    """``x^{10^{10}}`` would be left alone by SymPy, but any value put in for x (a spot check, code generation)
+    makes it huge: a symbol counts as one digit when raised to a power."""
+    assert parse("x^{3999}", backend="none") == sp.Symbol("x") ** 3999
+    for text in ("x^{10^{10}}", "U^{10^{10}}", r"\vec{h}_t^{\circ {10^{10}}}", "(x+1)^{4001}"):
+        with pytest.raises(TooLarge):
+            parse(text, backend="none")
+    assert parse("x^{t}", backend="none") == sp.Symbol("x") ** nt.t
+
+
+PRODUCT = r"\prod_{t=1}^{10^{6}} t"  # a number of 5.5 million digits, if anything computed it
+
+
+@pytest.mark.parametrize("text", [
+    rf"\vec{{h}}_t {PRODUCT}", rf"- \vec{{h}}_t {PRODUCT} + \vec{{h}}_t", rf"(\vec{{h}}_t {PRODUCT})^T",
+    rf"\vec{{h}}_t = U\vec{{h}}_{{t-1}} {PRODUCT} + W\vec{{x}}_t",
+    rf"\begin{{cases}} 1 & {PRODUCT} = 1 \\ 0 & \text{{otherwise}} \end{{cases}}",
+    r"\sum_{t=1}^{10^{10}} \vec{h}_t + \vec{h}_0"])
+def test_sums_and_products_with_bounds_are_never_computed(text):
+    """SymPy's matrix algebra (MatAdd's canonical form, -M, M^T) and Piecewise's conditions call doit, which computed
+    the product (20 s each): a sum or product written with bounds is kept as written, by the reader and by
+    canonical()."""
+    start = time.perf_counter()
+    expr = parse(text, backend="none")
+    canonical(expr)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_limits_come_from_a_budget():
+    from symrnn.core.budget import Budget
+
+    limits = Limits.from_budget(Budget(max_digits=5, max_result_digits=10**9, max_depth=3))
+    assert (limits.max_digits, limits.max_depth, limits.max_result_digits) == (5, 3, 4_000)  # printable
+    with pytest.raises(TooLarge):
+        parse("123456", backend="none", limits=limits)
+    with pytest.raises(TooLarge):
+        parse("2^{20}", backend="none", limits=Limits(max_result_digits=5))
+    with pytest.raises(TooDeep):
+        parse("((((x))))", backend="none", limits=limits)
+    assert Limits.from_budget(Budget(), seconds=2.0).seconds == 2.0
+
+
+def test_long_products_and_sums_of_matrices_stay_fast():
+    """Multiplying factors one by one (each a canonical MatMul) was quadratic: 3,000 factors took 12 s; 300
+    matrices of unproven shape took 25 s in simplify."""
+    for text in (r"\vec{h}_t " + "x" * 3000, r"\vec{h}_t " + "W " * 300, r" + ".join([r"\vec{h}_t"] * 2000)):
+        start = time.perf_counter()
+        try:
+            parse(text, backend="none")
+        except ParseError:
+            pass
+        assert time.perf_counter() - start < 2.0, text[:40]
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_the_backend_is_stopped_at_the_deadline(backend):
+    """latex2sympy's grammar takes about 20 s on 38 nested brackets: a piece that is not short and flat is read
+    in a bounded worker and stopped at the parse's deadline."""
+    start = time.perf_counter()
+    with pytest.raises(Timeout, match="backend"):
+        parse("h_{" + "(" * 38 + "t-1" + ")" * 38 + "}", backend=backend)
+    assert time.perf_counter() - start < 3.0
+    assert parse(r"\vec{h}_{t-1}", backend=backend).base == "h"  # short, flat pieces are still read in-process
+
+
+def test_a_parse_error_survives_pickling():
+    """An error raised in a bounded worker reaches the caller as the same class, with its position."""
+    import pickle
+
+    error = pickle.loads(pickle.dumps(DivisionByZero("division by zero", 3, "x / 0")))
+    assert isinstance(error, DivisionByZero) and error.pos == 3 and str(error).startswith("division by zero at")

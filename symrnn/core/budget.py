@@ -49,7 +49,7 @@ class Budget:
     max_words: int = 1_000  #: words given to the tagger
     max_entries: int = 10_000  #: entries of one matrix
     max_digits: int = 200  #: digits of one integer literal
-    max_result_digits: int = 10_000  #: digits of a number a power may produce
+    max_result_digits: int = 4_000  #: digits of a number a power may produce (Python prints at most 4,300)
     max_depth: int = 40  #: nesting of brackets and groups
 
     def override(self, **changes: Any) -> Budget:

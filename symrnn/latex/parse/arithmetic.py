@@ -17,7 +17,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
-from symrnn.latex.parse.errors import ShapeMismatch
+from symrnn.latex.parse.errors import ShapeMismatch, TooDeep
 from symrnn.latex.parse.tokens import RELATIONS, Token
 from symrnn.ops import Ratio
 
@@ -52,7 +52,7 @@ class ArithmeticMixin(ParserCore):
 
     def negate(self, value):
         if isinstance(value, MatrixExpr):
-            return -value
+            return sp.MatMul(sp.S.NegativeOne, value) if _bounded(value) else -value
         if isinstance(value, nt.Rounded):
             return nt.Rounded(-value.value, value.places)
         if value.is_Number:
@@ -70,7 +70,7 @@ class ArithmeticMixin(ParserCore):
             return sp.Add(*terms, evaluate=False)
         mats = [t_ for t_ in terms if isinstance(t_, MatrixExpr)]
         if not mats:
-            return sp.Add(*terms, evaluate=False)
+            return self.sized(sp.Add(*terms, evaluate=False), start)
         shape = mats[0].shape
         unproven = False
         for m in mats[1:]:
@@ -87,12 +87,10 @@ class ArithmeticMixin(ParserCore):
             vector = mats[0] if len(mats) == 1 else self.combine_sum(mats, start)
             return nt.VecShift(vector, shift)
         mats = [m.xreplace({sp.OneMatrix(nt.N, 1): sp.OneMatrix(*shape)}) if shape[1] == 1 else m for m in mats]
-        if unproven or any(_explicit(m) for m in mats):
-            return sp.MatAdd(*mats)  # sizes such as N and V + 1 may be equal: the audit reports the condition
-        out = mats[0]
-        for m in mats[1:]:
-            out = out + m
-        return out
+        if unproven or any(_explicit(m) or _bounded(m) for m in mats):
+            # sizes such as N and V + 1 may be equal: the audit reports the condition
+            return self.sized(sp.MatAdd(*mats), start)
+        return sp.MatAdd(*[m.doit() for m in mats]).doit(deep=False)  # at once: one by one is quadratic
 
     # -- products --
     def starts_factor(self) -> bool:
@@ -129,7 +127,7 @@ class ArithmeticMixin(ParserCore):
                     value = self.factor()
                     if isinstance(value, MatrixExpr):
                         raise self.error("division by a matrix", op, ShapeMismatch)
-                    segments[-1].append(sp.Pow(value, -1))
+                    segments[-1].append(self.power(value, sp.S.NegativeOne, op))
                 elif self.starts_factor():
                     segments[-1].append(self.factor())
                 else:
@@ -142,6 +140,9 @@ class ArithmeticMixin(ParserCore):
         """Products joined by ``\\odot``/``\\oslash``, left to right: ``a \\odot b \\oslash c`` is ``(a . b) / c``."""
         if len(values) == 1:
             return values[0]
+        if len(ops) > self.limits.max_depth:  # each \oslash wraps what came before it
+            raise self.error(f"more than {self.limits.max_depth} \\odot/\\oslash in a row",
+                             ops[self.limits.max_depth], TooDeep)
         for v in values:
             if not isinstance(v, MatrixExpr):
                 raise self.error("\\odot joins matrices or vectors", start, ShapeMismatch)
@@ -172,7 +173,7 @@ class ArithmeticMixin(ParserCore):
             return merged[0]
         mats = [f for f in merged if isinstance(f, MatrixExpr)]
         if not mats:
-            return sp.Mul(*merged, evaluate=False)
+            return self.sized(sp.Mul(*merged, evaluate=False), start)
         unproven = False
         for a, b in zip(mats, mats[1:], strict=False):
             fit = fits((a.shape[1],), (b.shape[0],))
@@ -180,16 +181,13 @@ class ArithmeticMixin(ParserCore):
                 raise self.error(f"cannot multiply a {shape_text(a.shape)} matrix by a {shape_text(b.shape)} one",
                                  start, ShapeMismatch)
             unproven |= fit is None
-        if unproven or any(_explicit(m) for m in mats):
-            return sp.MatMul(*merged)
-        out = merged[0]
-        for f in merged[1:]:
-            try:
-                out = out * f
-            except (NotImplementedError, TypeError, ValueError) as exc:  # SymPy refuses the product's factors
-                raise self.error(f"cannot multiply {type(out).__name__} by {type(f).__name__} here ({exc})", start,
-                                 ShapeMismatch) from None
-        return out
+        if unproven or any(_explicit(m) for m in mats) or any(_bounded(f) for f in merged):
+            return self.sized(sp.MatMul(*merged), start)
+        try:  # one canonical product, at once: one by one is quadratic
+            return sp.MatMul(*[f.doit() if isinstance(f, sp.Basic) else f for f in merged]).doit(deep=False)
+        except (NotImplementedError, TypeError, ValueError) as exc:  # SymPy refuses the product's factors
+            names = " by ".join(type(f).__name__ for f in merged)
+            raise self.error(f"cannot multiply {names} here ({exc})", start, ShapeMismatch) from None
 
     # -- powers --
     def factor(self):
@@ -199,13 +197,16 @@ class ArithmeticMixin(ParserCore):
                 self.take()
                 return self.negate(self.factor())
             base = self.primary()
+            chain = 0
             while self.at_sym("^"):
                 tok = self.take()
+                chain += 1
+                if chain > self.limits.max_depth:  # x^x^...^x: each power wraps the last
+                    raise self.error(f"more than {self.limits.max_depth} powers in a row", tok, TooDeep)
                 if isinstance(base, MatrixExpr):
                     base = self.matrix_power(base, tok)
                 else:
-                    exponent = self.script()
-                    base = sp.Pow(base, exponent)
+                    base = self.power(base, self.script(), tok)
             return base
         finally:
             self.depth -= 1
@@ -218,7 +219,7 @@ class ArithmeticMixin(ParserCore):
         nxt, after = self.peek(ahead), self.peek(ahead + 1)
         if nxt.kind == "letter" and nxt.value == "T" and (not braced or (after.kind == "sym" and after.value == "}")):
             self.script_tokens()
-            return base.T
+            return sp.Transpose(base) if _bounded(base) else base.T
         if braced and nxt.kind == "sym" and nxt.value == "(":
             self.take()
             step = self.group()
@@ -235,11 +236,11 @@ class ArithmeticMixin(ParserCore):
                 self.expect_sym("}", "after the entrywise power")
             if isinstance(exponent, MatrixExpr):
                 raise self.error("an entrywise power needs a number", tok, ShapeMismatch)
-            return sp.HadamardPower(base, exponent)
+            return self.power(base, exponent, tok, sp.HadamardPower)
         exponent = self.script()
         if isinstance(exponent, MatrixExpr) or fits((base.shape[0],), (base.shape[1],)) is not True:
             raise self.error(f"a power of a {shape_text(base.shape)} matrix", tok, ShapeMismatch)
-        return sp.MatPow(base, exponent)
+        return self.power(base, exponent, tok, sp.MatPow)
 
 
 # ---- shapes --------------------------------------------------------------------------------------------------------
@@ -250,15 +251,22 @@ def shape_text(shape: Sequence[Any]) -> str:
 
 
 def fits(a: Sequence[Any], b: Sequence[Any]) -> bool | None:
-    """True if two shapes are equal, False if provably different, None if that depends on the sizes (N, V+1)."""
+    """True if two shapes are equal, False if provably different, None if that depends on the sizes (N, V+1).
+    Like terms cancel in the difference; nothing is simplified or expanded (a shape may come from the text)."""
     verdict: bool | None = True
     for x, y in zip(a, b, strict=False):
-        d = sp.simplify(_sympify(x) - _sympify(y))
+        d = _sympify(x) - _sympify(y)
         if d != 0:
             if d.is_number:
                 return False
             verdict = None
     return verdict
+
+
+def _bounded(term) -> bool:
+    """A sum or product written with bounds inside: SymPy's matrix algebra would compute it (``doit``), and
+    ``\\prod_{t=1}^{10^{6}} t`` is a number of millions of digits, so such a product or sum is kept as written."""
+    return isinstance(term, sp.Basic) and term.has(sp.Sum, sp.Product, sp.Integral, sp.Derivative)
 
 
 def _explicit(m) -> bool:

@@ -2,13 +2,20 @@
 
 Neither backend reads the lecture's notation (see docs/parsing.md for the measurements), so each is handed only
 pieces such as ``t-1``, ``V+1``, ``\\frac{1}{10}``; its answer is rebuilt through an allow-list (numbers, single
-letters, ``+``, ``*``, ``^``) and compared with symrnn's own reading by the parser.
+letters, ``+``, ``*``, ``^``) and compared with symrnn's own reading by the parser.  The backends' ANTLR grammars
+take seconds on a few nested brackets (``((((x))))``: about 1 s, 38 levels: 20 s), so only a short, flat piece is
+read in-process; any other runs in a forked worker (:func:`symrnn.core.budget.run_bounded`) stopped at the parse's
+deadline.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import multiprocessing
 import re
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,8 +23,9 @@ from typing import Any
 
 import sympy as sp
 
-from symrnn.latex.parse.errors import BackendError
-from symrnn.latex.parse.tokens import Token, letter_symbol
+from symrnn.core.budget import Budget, BudgetExceeded, TimeLimit, run_bounded
+from symrnn.latex.parse.errors import BackendError, Timeout
+from symrnn.latex.parse.tokens import Limits, Token, letter_symbol
 
 #: Backends in order of preference (see docs/parsing.md for the measurements behind the order).
 BACKENDS = ("latex2sympy2_extended", "latex2sympy2")
@@ -106,3 +114,66 @@ def from_backend(value: Any, text: str, tok: Token) -> sp.Expr:
     if isinstance(value, (sp.Add, sp.Mul, sp.Pow)):
         return value.func(*[from_backend(a, text, tok) for a in value.args])
     raise BackendError(f"backend produced {type(value).__name__}, outside the arithmetic allow-list", tok.pos, text)
+
+
+def second_opinion(backend: Backend, source: str, own: Any, text: str, tok: Token) -> tuple[sp.Expr, bool]:
+    """The backend's reading of ``source`` through the allow-list, and whether it equals symrnn's ``own``."""
+    try:
+        value = backend.call(source)
+    except Exception as exc:  # noqa: BLE001 - the backends' own exceptions are plain Exception
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise BackendError(f"backend {backend.name} cannot read {source!r}: {detail}", tok.pos, text) from None
+    other = from_backend(value, text, tok)
+    return other, sp.expand(other - own) == 0
+
+
+def flat(source: str) -> bool:
+    """True when brackets and braces nest at most one level (what a backend reads quickly)."""
+    level = top = 0
+    for ch in source:
+        level += (ch in "({[") - (ch in ")}]")
+        top = max(top, level)
+    return top <= 1
+
+
+#: Second readings already made by an installed backend, by (backend, piece, symrnn's reading): a pure function's
+#: results, so that ``t-1`` is read once per process, not once per span (the lecture: 44 pieces, 5 distinct).
+_MEMO: OrderedDict[tuple[str, str, Any], tuple[sp.Expr, bool]] = OrderedDict()
+_MEMO_SIZE = 512
+
+
+def read_bounded(backend: Backend, source: str, own: Any, text: str, tok: Token, limits: Limits,
+                 deadline: float) -> tuple[sp.Expr, bool]:
+    """:func:`second_opinion`, in-process for a short flat piece, else in a worker stopped at ``deadline``;
+    remembered for the installed backends."""
+    key = (backend.name, source, own)
+    if backend.name in BACKENDS and key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    result = _read_bounded(backend, source, own, text, tok, limits, deadline)
+    if backend.name in BACKENDS:
+        _MEMO[key] = result
+        if len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return result
+
+
+def _read_bounded(backend: Backend, source: str, own: Any, text: str, tok: Token, limits: Limits,
+                  deadline: float) -> tuple[sp.Expr, bool]:
+    work = functools.partial(second_opinion, backend, source, own, text, tok)
+    if len(source) <= limits.max_backend_chars and flat(source):
+        return work()
+    if multiprocessing.current_process().daemon:  # a bounded worker itself: it may not start another
+        raise BackendError(f"{source[:40]!r} is too long or nested for an in-process second reading, and no worker "
+                           f"can be started here", tok.pos, text)
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0:
+        raise Timeout("time limit reached before the backend's second reading", tok.pos, text)
+    budget = Budget(seconds=remaining, memory_mb=limits.backend_memory_mb)
+    try:
+        return run_bounded(work, budget=budget, what=f"the backend's reading of {source[:40]!r}")
+    except TimeLimit:
+        raise Timeout(f"time limit reached in the backend's second reading of {source[:40]!r}", tok.pos,
+                      text) from None
+    except BudgetExceeded as exc:
+        raise BackendError(f"backend {backend.name} on {source[:40]!r}: {exc}", tok.pos, text) from None

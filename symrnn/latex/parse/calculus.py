@@ -13,7 +13,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
-from symrnn.latex.parse.errors import ShapeMismatch, Unbalanced
+from symrnn.latex.parse.errors import DivisionByZero, ShapeMismatch, Unbalanced
 from symrnn.latex.parse.tokens import GREEK, Token
 
 
@@ -41,15 +41,16 @@ class CalculusMixin(ParserCore):
         denom = self.sub_parse(b0, b1, self.expr)
         if isinstance(denom, MatrixExpr):
             raise self.error("division by a matrix", tok, ShapeMismatch)
+        if self.is_zero(denom):  # \frac{1}{0} and \frac{x}{0} alike: never SymPy's zoo
+            raise self.error("division by zero", tok, DivisionByZero)
         if numer.is_Integer and denom.is_Integer:
-            if denom == 0:
-                raise self.error("division by zero", tok)
-            value = sp.Rational(numer, denom)
+            value = self.sized(sp.Rational(numer, denom), tok)
             self.second_reading(a0 - 2, b1 + 1, [value], self.toks[b1])  # the whole \\frac{a}{b}
             return value
+        inverse = self.power(denom, sp.S.NegativeOne, tok)
         if isinstance(numer, MatrixExpr):
-            return sp.MatMul(sp.Pow(denom, -1), numer)
-        return sp.Mul(numer, sp.Pow(denom, -1), evaluate=False)
+            return self.sized(sp.MatMul(inverse, numer), tok)
+        return self.sized(sp.Mul(numer, inverse, evaluate=False), tok)
 
     def brace_span(self) -> tuple[int, int]:
         """The token range inside the next ``{...}`` (skipped over; parsed later by :meth:`sub_parse`)."""

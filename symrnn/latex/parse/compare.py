@@ -93,12 +93,15 @@ def _canonical(expr, memo: _Meanings):
 def _rebuild(expr: sp.Basic, args: list):
     """``expr``'s node over canonical ``args``: re-evaluated where SymPy's own classes do so."""
     try:
+        # a sum or product written with bounds is kept: SymPy's matrix algebra and Piecewise's conditions would
+        # compute it (\prod_{t=1}^{10^6} t is a number of 5.5 million digits)
+        bounded = any(isinstance(a, sp.Basic) and a.has(sp.Sum, sp.Product) for a in args)
         if isinstance(expr, (sp.MatAdd, sp.MatMul, sp.HadamardProduct)):  # \odot commutes: factors in order
-            return expr.func(*args).doit(deep=False)
+            return expr.func(*args) if bounded else expr.func(*args).doit(deep=False)
         if isinstance(expr, sp.Pow) and isinstance(args[0], sp.Rational) and args[0].p == 1 and args[0].q > 1:
             return sp.Pow(sp.Integer(args[0].q), -args[1])  # (1/2)^t as 2^(-t), the form SymPy evaluates it to
         if isinstance(expr, sp.Piecewise):
-            return sp.Piecewise(*[(a.args[0], a.args[1]) for a in args])
+            return sp.Piecewise(*[(a.args[0], a.args[1]) for a in args], evaluate=not bounded)
         if isinstance(expr, Relational):
             return expr.func(*args, evaluate=False)
         if isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.Function, sp.Tuple, sp.Indexed, sp.Sum, sp.Product,

@@ -15,8 +15,9 @@ from typing import Any
 import sympy as sp
 
 from symrnn import notation as nt
-from symrnn.latex.parse.backends import Backend, from_backend, plain_arithmetic
-from symrnn.latex.parse.errors import BackendError, ParseError, TooDeep, Unexpected
+from symrnn.latex.parse.backends import Backend, plain_arithmetic, read_bounded
+from symrnn.latex.parse.errors import BackendError, DivisionByZero, ParseError, TooDeep, TooLarge, Unexpected
+from symrnn.latex.parse.magnitude import Magnitudes
 from symrnn.latex.parse.sizes import Sizes
 from symrnn.latex.parse.tokens import Limits, Token, deadline_check, greek_symbol, letter_symbol, tokenize
 
@@ -43,6 +44,7 @@ class ParserCore:
         self.decimals: list[Decimal] = []
         self.readings: dict[str, Any] = {}
         self.in_table = 0  # inside an array's cell, \text{...} is a cell's words, not a factor
+        self.magnitudes = Magnitudes()
 
     # -- token helpers --
     def peek(self, ahead: int = 0) -> Token:
@@ -112,6 +114,35 @@ class ParserCore:
     def greek(self, name: str) -> sp.Symbol:
         return greek_symbol(name)
 
+    # -- numbers: refused before they grow past the limits, and no division by zero --
+    def sized(self, value, tok: Token):
+        """``value`` (a product, sum or quotient just built), refused if a number computed from it could have more
+        than ``max_result_digits`` digits."""
+        if self.magnitudes.digits(value) > self.limits.max_result_digits:
+            raise self.error(f"a number of more than {self.limits.max_result_digits} digits", tok, TooLarge)
+        return value
+
+    def power(self, base, exponent, tok: Token, cls: type = sp.Pow):
+        """``base ** exponent`` built only once its size is known to be within the limits; ``0^{-1}`` and other
+        undefined powers are a :class:`DivisionByZero`."""
+        limit = self.limits.max_result_digits
+        estimate = self.magnitudes.power(base, exponent)
+        if estimate > limit:
+            about = f"{estimate:,.0f}" if estimate < 1e12 else f"{estimate:.3g}"
+            raise self.error(f"a power whose value could have about {about} digits, more than the limit of {limit}",
+                             tok, TooLarge)
+        if cls is sp.Pow and self.is_zero(base) and exponent.is_extended_negative:
+            raise self.error("division by zero", tok, DivisionByZero)
+        value = cls(base, exponent)
+        if value in (sp.zoo, sp.nan) or (value.is_Pow and value.base is sp.zoo):
+            raise self.error(f"an undefined power ({value})", tok, DivisionByZero)
+        return value
+
+    def is_zero(self, value) -> bool:
+        """True for a number that is zero (``0``, ``1-1``); symbolic values are never taken for zero."""
+        return isinstance(value, sp.Expr) and not isinstance(value, sp.MatrixExpr) and not value.free_symbols \
+            and value.is_zero is True
+
     # -- the backend's second opinion --
     def second_reading(self, start: int, stop: int, items: list, end: Token) -> None:
         """Hand a plain-arithmetic span to the backend and insist that it reads the same value."""
@@ -123,13 +154,10 @@ class ParserCore:
         source = self.text[toks[0].pos:toks[-1].end]
         own = items[0]
         if source not in self.readings:
-            try:
-                self.readings[source] = self.backend.call(source)
-            except Exception as exc:  # noqa: BLE001 - the backend's own exceptions are plain Exception
-                raise BackendError(f"backend {self.backend.name} cannot read {source!r}: "
-                                   f"{str(exc).splitlines()[0]}", toks[0].pos, self.text) from None
+            self.readings[source] = read_bounded(self.backend, source, own, self.text, toks[0], self.limits,
+                                                 self.deadline)
             deadline_check(self.deadline, toks[0].pos, self.text)
-        other = from_backend(self.readings[source], self.text, toks[0])
-        if sp.expand(other - own) != 0:
+        other, agrees = self.readings[source]
+        if not agrees:
             raise BackendError(f"backend {self.backend.name} reads {source!r} as {other}, symrnn as {own}",
                                toks[0].pos, self.text)

@@ -19,6 +19,9 @@ class ParseError(ValueError):
             excerpt = f": ...{snippet}..." if len(text) > 60 else f": {snippet}"
         super().__init__(f"{reason} at position {pos}{excerpt}")
 
+    def __reduce__(self):  # picklable, so that an error raised in a bounded worker reaches the caller intact
+        return type(self), (self.reason, self.pos, self.text)
+
 
 class EmptyInput(ParseError):
     """Nothing to read."""
@@ -28,8 +31,13 @@ class TooLong(ParseError):
     """The input exceeds :attr:`Limits.max_chars`."""
 
 
+class TooLarge(TooLong):
+    """A number too large to hold: a literal of more than :attr:`Limits.max_digits` digits, or a power, product or
+    sum whose value could have more than :attr:`Limits.max_result_digits` digits (refused before it is computed)."""
+
+
 class TooDeep(ParseError):
-    """Brackets or environments nest deeper than :attr:`Limits.max_depth`."""
+    """Brackets, environments, powers (``x^x^x``) or the expression built nest deeper than the limits allow."""
 
 
 class Timeout(ParseError):
@@ -50,6 +58,10 @@ class RefusedName(ParseError):
 
 class Unexpected(ParseError):
     """A token where the grammar expects something else (including text left over after a complete input)."""
+
+
+class DivisionByZero(Unexpected):
+    """A value divided by zero (``\\frac{x}{0}``, ``x / 0``, ``0^{-1}``) or otherwise undefined (``1^\\infty``)."""
 
 
 class ShapeMismatch(ParseError):

@@ -118,7 +118,8 @@ class MatricesMixin(ParserCore):
             if len(row) != 2:
                 raise self.error(f"each row of cases needs 'value & condition', found {len(row)} cells", tok)
             pairs.append((row[0], row[1]))
-        return sp.Piecewise(*pairs)
+        bounded = any(isinstance(c, sp.Basic) and c.has(sp.Sum, sp.Product) for pair in pairs for c in pair)
+        return sp.Piecewise(*pairs, evaluate=not bounded)  # evaluating would compute \prod_{t=1}^{10^6} t
 
     def matrix(self, rows: list, tok: Token):
         widths = [len(r) for r in rows]
@@ -137,7 +138,7 @@ class MatricesMixin(ParserCore):
                 raise ShapeMismatch(f"blocks do not fit: {exc}", tok.pos, self.text) from None
         for row in rows:
             for c in row:
-                if isinstance(c, (sp.MatrixBase, tuple, sp.Tuple)):
+                if isinstance(c, (sp.MatrixBase, tuple, sp.Tuple)) or not isinstance(c, sp.Expr):
                     raise self.error("a bmatrix entry must be a scalar", tok, ShapeMismatch)
         return sp.ImmutableMatrix(rows)
 

@@ -47,13 +47,31 @@ def parse_math(text: str, *, notation: Sizes = DEFAULT_SIZES, limits: Limits = D
     parser = Parser(text, notation, limits, be)
     try:
         expr = parser.document()
+        check_built(expr, parser)
     except RecursionError:
         raise TooDeep("expression nests too deeply", parser.peek().pos, text) from None
     except ParseError:
         raise
-    except (ValueError, TypeError, sp.ShapeError, AttributeError, NotImplementedError) as exc:
+    except (ValueError, TypeError, ArithmeticError, sp.ShapeError, AttributeError, NotImplementedError) as exc:
         raise Unexpected(f"cannot build this expression: {exc}", parser.peek().pos, text) from None
     return Parsed(expr, tuple(parser.decimals), be.name if be else None, len(parser.readings))
+
+
+def check_built(expr: Any, parser: Parser) -> None:
+    """The expression built is no deeper than 6 x ``max_depth`` (so that SymPy's printers and rebuilders, which
+    recurse, can handle it) and holds no number over ``max_result_digits`` digits; checked without recursing."""
+    limit = 6 * parser.limits.max_depth
+    stack: list[tuple[Any, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise TooDeep(f"the expression built nests deeper than {limit}", 0, parser.text)
+        if isinstance(node, tuple):
+            stack.extend((item, depth) for item in node)
+        elif isinstance(node, sp.Basic):
+            stack.extend((arg, depth + 1) for arg in node.args)
+    for item in expr if isinstance(expr, tuple) else (expr,):
+        parser.sized(item, parser.toks[0])
 
 
 def parse(text: str, *, notation: Sizes = DEFAULT_SIZES, limits: Limits = DEFAULT_LIMITS,

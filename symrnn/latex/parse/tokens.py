@@ -9,22 +9,50 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from symrnn import notation as nt
-from symrnn.latex.parse.errors import RefusedName, Timeout, TooDeep, TooLong, Unbalanced, Unexpected, UnknownMacro
+from symrnn.latex.parse.errors import (
+    RefusedName,
+    Timeout,
+    TooDeep,
+    TooLarge,
+    TooLong,
+    Unbalanced,
+    Unexpected,
+    UnknownMacro,
+)
 from symrnn.ops import sigmoid
+
+if TYPE_CHECKING:
+    from symrnn.core.budget import Budget
+
+#: Python refuses to turn an integer of more than 4,300 digits into text; a number read must stay printable.
+PRINTABLE_DIGITS = 4_000
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Guard rails: input length, nesting depth, and a time budget for one parse."""
+    """Guard rails for one parse: input length, nesting, number sizes, the backend's in-process pieces, time."""
 
-    max_chars: int = 20_000
-    max_depth: int = 40
-    seconds: float = 1.0
+    max_chars: int = 20_000  #: characters of one input
+    max_depth: int = 40  #: nesting of brackets and environments (the expression built: 6 times that)
+    seconds: float = 1.0  #: wall clock for one parse, the backend's second readings included
+    max_digits: int = 200  #: digits of one number literal (``Budget.max_digits``)
+    max_result_digits: int = PRINTABLE_DIGITS  #: digits a power, product or sum of numbers may reach
+    max_backend_chars: int = 40  #: longest piece the backend reads in-process; longer ones run in a bounded worker
+    backend_memory_mb: int = 512  #: address space of that worker
+
+    @classmethod
+    def from_budget(cls, budget: Budget, **changes: Any) -> Limits:
+        """Limits taken from a :class:`symrnn.core.budget.Budget` (nesting and digits), with ``changes`` over them.
+        The result digits stay at most :data:`PRINTABLE_DIGITS`, since a larger number could not be printed."""
+        base = cls(max_depth=budget.max_depth, max_digits=budget.max_digits,
+                   max_result_digits=min(budget.max_result_digits, PRINTABLE_DIGITS))
+        return replace(base, **changes)
 
 
 DEFAULT_LIMITS = Limits()
@@ -50,6 +78,8 @@ _TEXT = re.compile(r"^[A-Za-z0-9 .,;:'()+\-/=]*$")  # nt.Words' characters; outs
 _COLUMNS = re.compile(r"^[lcr]{1,20}$")
 _SYMBOLS = set("+-=<>,|()[]{}^_&'/*;")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
+_DIGITS = frozenset("0123456789")  # only ASCII: "²" and "٣" are digits to str.isdigit, unknown characters here
+_NUMBER = re.compile(r"[0-9]*(?:\.[0-9]+)?", re.ASCII)
 _LETTERS = {"t": nt.t, "q": nt.q, "i": nt.i, "j": nt.j, "k": nt.k, "T": nt.T, "N": nt.N, "V": nt.V}
 
 
@@ -116,7 +146,7 @@ class _Tokeniser:
                 if not self.command(start):
                     self.glued = False
                     continue
-            elif c.isdigit() or (c == "." and self.p + 1 < self.n and text[self.p + 1].isdigit()):
+            elif c in _DIGITS or (c == "." and text[self.p + 1:self.p + 2] in _DIGITS):
                 self.number(start)
             elif c == "." and text.startswith("...", self.p):
                 self.p += 3
@@ -142,10 +172,11 @@ class _Tokeniser:
             raise TooDeep(f"nesting deeper than {self.limits.max_depth}", start, self.text)
 
     def number(self, start: int) -> None:
-        m = re.match(r"\d*(?:\.\d+)?", self.text[self.p:self.p + 200])
-        lit = m.group(0)
-        if len(lit) >= 200:
-            raise TooLong("number literal of 200 or more digits", self.p, self.text)
+        """A number literal, refused when it has more than ``max_digits`` digits (before it is ever converted)."""
+        limit = self.limits.max_digits
+        lit = _NUMBER.match(self.text, self.p, min(self.n, self.p + limit + 2)).group(0)
+        if sum(ch in _DIGITS for ch in lit) > limit:
+            raise TooLarge(f"a number literal of more than {limit} digits", self.p, self.text)
         self.p += len(lit)
         self.tokens.append(Token("num", lit, start, self.p, glued=self.glued))
 
