@@ -10,9 +10,9 @@ Run from the repository root (symrnn installed, or on PYTHONPATH):
     BPTT below, and of torch autograd, with ratios.  All three are checked to agree before timing.  The three run
     interleaved, round after round, and the best time of each is reported (the machine's other load only ever
     adds time); BLAS and torch use ``--threads`` threads.
-(b) Time to derive and verify BPTT at the exact level, ``symrnn.bptt.exact_check`` (a 50-digit directional
-    derivative against the derived recursion, with mpmath), at N = 16 for T = 8, 16, 32, 64, and the fitted exponent
-    of time against T (skipped, with a note, if the function is absent).
+(b) Time to derive and verify BPTT at the exact level, ``symrnn.autodiff.bptt.exact_check`` (a 50-digit
+    directional derivative against the derived recursion, with mpmath), at N = 16 for T = 8, 16, 32, 64, and the
+    fitted exponent of time against T.
 
 Not a test: the numbers depend on the machine.
 """
@@ -20,7 +20,6 @@ Not a test: the numbers depend on the machine.
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import statistics
 import time
@@ -225,36 +224,22 @@ def part_a(args) -> None:
 
 
 def part_b(args) -> None:
-    exact_check = getattr(bptt, "exact_check", None)
-    if exact_check is None:
-        print("(b) skipped: symrnn.bptt.exact_check does not exist yet")
-        return
     n, lengths = 16, (8, 16, 32, 64)
-    takes_n = "N" in inspect.signature(exact_check).parameters  # the cell carries N in the current signature
-    print(f"(b) derive and verify at the exact level, exact_check(cell, loss, {'N, ' if takes_n else ''}T, "
-          f"seed={args.seed}) with N={n}, D={n}")
+    print(f"(b) derive and verify at the exact level, exact_check(cell, loss, T, seed={args.seed}) with N={n}, D={n}")
     for label, cell, loss in (("lecture RNN + cross-entropy", cells.rnn(n, n), losses.cross_entropy()),
                               ("Elman tanh + squared error", cells.elman(n, n), losses.squared_error())):
         times = []
         for T in lengths:  # noqa: N806
             start = time.perf_counter()
-            if takes_n:
-                outcome = exact_check(cell, loss, N=n, T=T, seed=args.seed)
-            else:
-                outcome = exact_check(cell, loss, T=T, seed=args.seed)
+            outcome = bptt.exact_check(cell, loss, T, seed=args.seed)
             times.append(time.perf_counter() - start)
             print(f"    {label:30s} T={T:3d}: {times[-1]:8.2f}s  {_describe(outcome)}")
         slope = np.polyfit(np.log(lengths), np.log(times), 1)[0]
         print(f"    {label:30s} time ~ T^{slope:.2f}")
 
 
-def _describe(outcome) -> str:
-    if isinstance(outcome, tuple) and outcome and isinstance(outcome[0], bool):
-        return f"passed={outcome[0]}" + (f", worst relative difference {outcome[1]:.1e}" if len(outcome) > 1 else "")
-    for attr in ("passed", "ok", "holds"):
-        if hasattr(outcome, attr):
-            return f"{attr}={getattr(outcome, attr)}"
-    return type(outcome).__name__ if outcome is not None else ""
+def _describe(outcome: tuple[bool, float, str]) -> str:
+    return f"passed={outcome[0]}, worst relative difference {outcome[1]:.1e}"
 
 
 def main() -> None:

@@ -18,13 +18,10 @@ except ImportError:  # running from a clone without installing: use the package 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from symrnn.autodiff import bptt, training
-from symrnn.core.derivation import Evidence, Identity
-from symrnn.core.verify import run_identity
+from symrnn.autodiff import bptt
 from symrnn.latex.printer import latex
-from symrnn.lecture25.bptt_section import numeric_case
 from symrnn.models import cells, losses
-from symrnn.numeric import gradcheck
+from symrnn.numeric.threeway import three_way
 
 CELLS = {"rnn": (lambda: cells.rnn(2, 3), losses.cross_entropy()),
          "elman": (lambda: cells.elman(2, 2), losses.squared_error()),
@@ -67,21 +64,15 @@ def main(argv: list[str]) -> int:
         print(f"  dL/d{p} = {[[float(v) for v in row] for row in g.tolist()]}")
 
     print("\nThree verifications:")
-    ok = True
-    local = bptt.local_identities(b, rng)
-    outcomes = [run_identity(Identity(d, r, simplifier="atoms"), rng) for _, d, r in local]
-    proved = all(o.passed and o.evidence is Evidence.SYMBOLIC for o in outcomes)
-    ok &= proved
-    print(f"  symbolic: one step against entry-level differentiation ({len(local)} products): "
-          f"{'proved' if proved else 'FAILED'}")
-    exact_ok, _, msg = bptt.exact_check(cell, loss, 8, seed=0)
-    ok &= exact_ok
-    print(f"  exact:    {'passed' if exact_ok else 'FAILED'}: {msg}")
-    params, inputs, targets = numeric_case(cell, loss, steps, 2, 0)
-    res = gradcheck.gradcheck(training.compile_bptt(cell, loss), params, inputs, targets)
-    ok &= res.passed
-    print(f"  numeric:  {'passed' if res.passed else 'FAILED'}: {res.message}")
-    return 0 if ok else 1
+    labels = {"symbolic": ("proved", "FAILED"), "exact": ("passed", "FAILED"), "numeric": ("passed", "FAILED")}
+    result = three_way(cell, loss, steps, exact_T=8)
+    for part in result.parts:
+        verdict = labels[part.kind][0 if part.passed else 1]
+        if part.kind == "symbolic":
+            print(f"  symbolic: {part.detail}: {verdict}")
+        else:
+            print(f"  {part.kind + ':':<9} {verdict}: {part.detail}")
+    return 0 if result.passed else 1
 
 
 if __name__ == "__main__":

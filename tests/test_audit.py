@@ -135,3 +135,32 @@ def test_the_command_prints_json_and_exits_non_zero_on_errors(tmp_path, capsys):
     args = parser.parse_args(["audit", str(bad)])
     assert args.func(args) == 1
     assert f"{bad}:15: error:" in capsys.readouterr().out
+
+
+def test_a_span_is_split_at_top_level_equals_and_approx_only():
+    from symrnn.audit.reading import split_top
+
+    assert split_top(r"a = \left( b = c \right) \approx d = {e = f}") == ["a", r"\left( b = c \right)", "d", "{e = f}"]
+
+
+def test_the_probe_rnn_differentiates_its_loss_like_float64_autodiff_by_hand():
+    import sympy as sp
+    import torch
+
+    from symrnn import notation as nt
+    from symrnn.audit.derivatives import ProbeRNN
+    from symrnn.models.nonlinearities import Nonlinearity
+
+    g = Nonlinearity("tanh", "tanh", lambda xi: xi.applyfunc(sp.tanh), None, scalar=sp.tanh)
+    probe = ProbeRNN(g)
+    U = torch.tensor([[float(e) for e in row] for row in probe.U.tolist()], dtype=torch.float64, requires_grad=True)  # noqa: N806
+    W = torch.tensor([[float(e) for e in row] for row in probe.W.tolist()], dtype=torch.float64)  # noqa: N806
+    h, loss = torch.zeros(2, dtype=torch.float64), 0
+    for s, x in enumerate(probe.xs, start=1):
+        h = torch.tanh(U @ h + W[:, x - 1])
+        loss = loss + sum(float(probe.coef[(j, s)][0]) * h[j - 1] + float(probe.coef[(j, s)][1]) * h[j - 1] ** 2
+                          for j in (1, 2))
+    loss.backward()
+    u12 = sp.Indexed(sp.IndexedBase("u"), 1, 2)
+    got = probe.derivative(nt.TotalDerivative(sp.Symbol("L"), u12))
+    assert abs(float(got) - U.grad[0, 1].item()) < 1e-12

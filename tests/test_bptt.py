@@ -47,8 +47,8 @@ def test_one_entry_cells(name):
     from symrnn.autodiff import training
     from symrnn.core.verify import differences
     from symrnn.core.zerotest import atoms_zero
-    from symrnn.lecture25.bptt_section import numeric_case
     from symrnn.numeric import gradcheck
+    from symrnn.numeric.threeway import numeric_case
 
     cell = {"rnn-tanh": cells.rnn(1, 1, "tanh"), "elman": cells.elman(1, 2), "gru": cells.gru(1, 2)}[name]
     loss = losses.squared_error()
@@ -107,6 +107,29 @@ def test_exact_check_detects_a_wrong_rule(monkeypatch):
 
     monkeypatch.setattr(bptt, "derive", broken)
     assert not bptt.exact_check(cell, loss, 4)[0]
+
+
+def test_bind_puts_each_value_on_its_own_symbol():
+    from symrnn.numeric.binding import bind
+
+    cell = cells.gru(2, 3)
+    t = nt.t
+    params = {p.name: f"param {p.name}" for p in cell.params}
+    vals = bind(cell, params, {"h": "h_(t-1)"}, "x_t", current={"h": "h_t"}, target="y_t", rhos={"h": "rho_t"})
+    want = {nt.matrix(p.name, p.rows, p.cols): f"param {p.name}" for p in cell.params}
+    want.update({nt.Vec("h", t - 1, 2): "h_(t-1)", nt.Vec("x", t, 3): "x_t", nt.Vec("h", t, 2): "h_t",
+                 nt.Vec("y", t, 2): "y_t", nt.Vec("rho", t, 2): "rho_t"})
+    assert vals == want
+    assert bind(cell, {}, x="x_t") == {nt.Vec("x", t, 3): "x_t"}
+
+
+def test_three_way_reports_each_check_as_it_finishes():
+    from symrnn.numeric.threeway import three_way
+
+    seen = []
+    result = three_way(cells.elman(1, 2), losses.squared_error(), 3, max_entries=10, on_part=seen.append)
+    assert [p.kind for p in result.parts] == ["symbolic", "exact", "numeric"] and seen == list(result.parts)
+    assert result.passed and result.numeric is not None and result.numeric.entries_checked == 4  # U, W (2), b
 
 
 def test_gradcheck_command(capsys):

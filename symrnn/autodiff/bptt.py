@@ -26,13 +26,10 @@ from symrnn import notation as nt
 from symrnn.autodiff import matcalc
 from symrnn.models.cells import Cell
 from symrnn.models.losses import Loss, Ratio
+from symrnn.numeric import finite_difference as fd
+from symrnn.numeric.binding import bind, rho_name, rho_symbol, target_symbol
 
 t = nt.t
-
-
-def rho_name(cell: Cell, state: str) -> str:
-    """The recurrent part of the state's gradient: ``rho`` for the output state, ``rho<state>`` for others."""
-    return "rho" if state == cell.output else f"rho{state}"
 
 
 @dataclass(frozen=True)
@@ -48,20 +45,20 @@ class BPTT:
 
     @property
     def target(self) -> nt.Vec:
-        return nt.Vec("y", t, self.cell.n_state)
+        return target_symbol(self.cell)
 
     def rho(self, state: str, time=t) -> nt.Vec:
-        return nt.Vec(rho_name(self.cell, state), time, self.cell.n_state)
+        return rho_symbol(self.cell, state, time)
 
 
 def derive(cell: Cell, loss: Loss) -> BPTT:
     """Derive the BPTT recursion for ``cell`` under ``loss`` (matrix level, any sizes, any T)."""
     step = cell.step(t)
     cur, prev = cell.current(t), cell.previous(t - 1)
-    y = nt.Vec("y", t, cell.n_state)
+    y = target_symbol(cell)
     seed = {}
     for s in cell.states:
-        rho = nt.Vec(rho_name(cell, s), t, cell.n_state)
+        rho = rho_symbol(cell, s)
         seed[s] = loss.grad(cur[s], y) + rho if s == cell.output else rho
     params = cell.symbols()
     wrt = [*prev.values(), *params.values()]
@@ -121,17 +118,6 @@ class Run:
     grads: dict[str, object]
 
 
-def _values(b: BPTT, params, states, xs, ys, rhos, time: int) -> dict:
-    cell = b.cell
-    vals = {cell.symbols()[n]: params[n] for n in params}
-    vals.update({cell.previous(t - 1)[s]: states[time - 1][s] for s in cell.states})
-    vals.update({cell.current(t)[s]: states[time][s] for s in cell.states})
-    vals[cell.input(t)] = xs[time - 1]
-    vals[b.target] = ys[time - 1]
-    vals.update({b.rho(s): rhos[s] for s in cell.states})
-    return vals
-
-
 def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: Mapping[str, object],
         mode: str = "sympy") -> Run:
     """Forward and backward through T = len(xs) steps.
@@ -149,9 +135,7 @@ def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: M
             return matcalc.evaluate(expr, vals, mode)
     states = [dict(h0)]
     for time in range(1, T + 1):
-        vals = {cell.symbols()[n]: params[n] for n in params}
-        vals.update({cell.previous(t - 1)[s]: states[-1][s] for s in cell.states})
-        vals[cell.input(t)] = xs[time - 1]
+        vals = bind(cell, params, states[-1], xs[time - 1])
         states.append({s: ev(b.step[s], vals) for s in cell.states})
     total = 0
     for time in range(1, T + 1):
@@ -162,7 +146,8 @@ def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: M
     grads: dict[str, object] = {}
     deltas: list[dict[str, object]] = [{} for _ in range(T)]
     for time in range(T, 0, -1):
-        vals = _values(b, params, states, xs, ys, rhos, time)
+        vals = bind(cell, params, states[time - 1], xs[time - 1], current=states[time], target=ys[time - 1],
+                    rhos=rhos)
         deltas[time - 1] = {s: ev(b.seed[s], vals) for s in cell.states}
         for name, expr in b.param_grads.items():
             g = ev(expr, vals)
@@ -191,9 +176,7 @@ def unrolled_loss(cell: Cell, loss: Loss, params: Mapping[str, sp.Matrix], xs: S
     states = dict(h0)
     total = sp.Integer(0)
     for time in range(1, len(xs) + 1):
-        vals = {cell.symbols()[n]: params[n] for n in params}
-        vals.update({cell.previous(t - 1)[s]: states[s] for s in cell.states})
-        vals[cell.input(t)] = xs[time - 1]
+        vals = bind(cell, params, states, xs[time - 1])
         states = {s: matcalc.explicit(step[s], vals) for s in cell.states}
         total += loss.term(states[cell.output], ys[time - 1])
     return total
@@ -244,21 +227,19 @@ def loss_value(cell: Cell, loss: Loss, params, xs, ys, h0, mode: str = "mpmath")
     states = dict(h0)
     total = 0
     for time in range(1, len(xs) + 1):
-        vals = {cell.symbols()[n]: params[n] for n in params}
-        vals.update({cell.previous(t - 1)[s]: states[s] for s in cell.states})
-        vals[cell.input(t)] = xs[time - 1]
-        states = {s: matcalc.evaluate(step[s], vals, mode) for s in cell.states}
+        states = {s: matcalc.evaluate(step[s], bind(cell, params, states, xs[time - 1]), mode) for s in cell.states}
         total = total + _numeric_term(loss, states[cell.output], ys[time - 1], mode)
     return total
 
 
 def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int = 2,  # noqa: N803
-                dps: int = 90) -> tuple[bool, float, str]:
+                dps: int = 90, steps: tuple[str, ...] = ("1e-35",)) -> tuple[bool, float, str]:
     """BPTT's gradient against a 50-digit directional derivative of the loss, at a random rational point.
 
     For random directions v, ``sum_theta <dL/dtheta, v_theta>`` from the derived recursion (evaluated with
-    mpmath at ``dps`` digits) must equal the central difference ``(L(theta + e v) - L(theta - e v)) / 2e`` with
-    e = 1e-35, whose error is O(e^2) = 1e-70: agreement to 50 digits means the formulas agree, not just the floats.
+    mpmath at ``dps`` digits) must equal the central difference ``(L(theta + e v) - L(theta - e v)) / 2e``
+    (:func:`symrnn.numeric.finite_difference.directional`, over ``steps``); at e = 1e-35 its error is
+    O(e^2) = 1e-70: agreement to 50 digits means the formulas agree, not just the floats.
     Returns (passed, worst relative difference, description).
     """
     import random
@@ -269,23 +250,25 @@ def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int =
     case = random_case(cell, loss, T, rng)
     b = derive(cell, loss)
     with mpmath.workdps(dps):
-        params = {n: _mp(m) for n, m in case.params.items()}
-        xs, ys = [_mp(x) for x in case.xs], [_mp(y) for y in case.ys]
-        h0 = {s: _mp(v) for s, v in case.h0.items()}
+        params, xs, ys, h0 = _mp_case(case)
         grads = run(b, params, xs, ys, h0, mode="mpmath").grads
-        eps = mpmath.mpf(10) ** -35
         worst = mpmath.mpf(0)
         for _ in range(directions):
             v = {n: np.array([[mpmath.mpf(rng.randint(-9, 9)) / 9 for _ in range(p.shape[1])]
                               for _ in range(p.shape[0])], dtype=object) for n, p in params.items()}
             analytic = sum((grads[n] * v[n]).sum() for n in params)
-            plus = loss_value(cell, loss, {n: params[n] + eps * v[n] for n in params}, xs, ys, h0)
-            minus = loss_value(cell, loss, {n: params[n] - eps * v[n] for n in params}, xs, ys, h0)
-            fd = (plus - minus) / (2 * eps)
-            worst = max(worst, abs(analytic - fd) / max(abs(fd), mpmath.mpf(1)))
+            estimate = fd.directional(lambda p: loss_value(cell, loss, p, xs, ys, h0), params, v,
+                                      [mpmath.mpf(e) for e in steps])
+            worst = max(worst, abs(analytic - estimate.value) / max(abs(estimate.value), mpmath.mpf(1)))
     ok = worst < mpmath.mpf(10) ** -50
     return ok, float(worst), (f"N={cell.n_state}, T={T}: {directions} random directions agree with a "
                               f"50-digit directional derivative (worst relative difference {float(worst):.1e})")
+
+
+def _mp_case(case: Case) -> tuple[dict, list, list, dict]:
+    """The case's parameters, inputs, targets and initial states as arrays of mpmath numbers (current precision)."""
+    return ({n: _mp(m) for n, m in case.params.items()}, [_mp(x) for x in case.xs], [_mp(y) for y in case.ys],
+            {s: _mp(v) for s, v in case.h0.items()})
 
 
 def total_state_gradients(cell: Cell, loss: Loss, case: Case) -> list[sp.Matrix]:
@@ -311,9 +294,7 @@ def total_state_gradients(cell: Cell, loss: Loss, case: Case) -> list[sp.Matrix]
 
 
 def _forward_states(cell: Cell, step, case: Case, prev: dict, time: int) -> dict:
-    vals = {cell.symbols()[n]: case.params[n] for n in case.params}
-    vals.update({cell.previous(t - 1)[s]: prev[s] for s in cell.states})
-    vals[cell.input(t)] = case.xs[time - 1]
+    vals = bind(cell, case.params, prev, case.xs[time - 1])
     return {s: matcalc.explicit(step[s], vals) for s in cell.states}
 
 
@@ -330,13 +311,8 @@ def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
     x = nt.entry_vector("x", cell.n_input, positive=False)
     y = nt.one_hot(rng.randint(1, n), n) if b.loss.name == "cross-entropy" else nt.entry_vector("y", n, positive=False)
     rho = {s: nt.entry_vector(rho_name(cell, s), n, positive=False) for s in cell.states}
-    vals = {cell.symbols()[k]: v for k, v in params.items()}
-    vals.update({cell.previous(t - 1)[s]: prev[s] for s in cell.states})
-    vals[cell.input(t)] = x
-    new = {s: matcalc.explicit(b.step[s], vals) for s in cell.states}
-    vals.update({cell.current(t)[s]: new[s] for s in cell.states})
-    vals[b.target] = y
-    vals.update({b.rho(s): rho[s] for s in cell.states})
+    new = {s: matcalc.explicit(b.step[s], bind(cell, params, prev, x)) for s in cell.states}
+    vals = bind(cell, params, prev, x, current=new, target=y, rhos=rho)
     phi = b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])
     out = []
     for s in cell.states:
@@ -361,7 +337,6 @@ def gradient_at(b: BPTT, case: Case, digits: int = 60) -> dict[str, sp.Matrix]:
     import mpmath
 
     with mpmath.workdps(digits + 10):
-        grads = run(b, {n: _mp(m) for n, m in case.params.items()}, [_mp(x) for x in case.xs],
-                    [_mp(y) for y in case.ys], {s: _mp(v) for s, v in case.h0.items()}, mode="mpmath").grads
+        grads = run(b, *_mp_case(case), mode="mpmath").grads
         return {n: sp.Matrix(g.shape[0], g.shape[1], lambda r, c, g=g: sp.Float(g[r, c], digits))
                 for n, g in grads.items()}

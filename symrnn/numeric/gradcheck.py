@@ -1,9 +1,9 @@
 """Numeric gradient check in float64: central finite differences of the loss against the computed gradients.
 
-For each parameter entry checked, the central difference ``(L(p + e) - L(p - e)) / 2e`` is taken at a sweep of
-steps e (1e-2 down to 1e-7).  Truncation error shrinks with e, rounding error grows as 1/e, so the two successive
-estimates that agree best bracket the derivative; their disagreement (plus the rounding floor
-``u |L| / e``) estimates the finite difference's own error.  An entry passes if
+For each parameter entry checked, :func:`symrnn.numeric.finite_difference.partial` takes the central difference
+``(L(p + e) - L(p - e)) / 2e`` at a sweep of steps e (1e-2 down to 1e-7); the two successive estimates that agree
+best bracket the derivative, and their disagreement (plus the rounding floor ``u |L| / e``) estimates the finite
+difference's own error.  An entry passes if
 
     |analytic - numeric| <= atol + rtol |numeric| + 2 * fd_error,
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from symrnn.autodiff.training import Compiled
+from symrnn.numeric.finite_difference import FLOAT64_STEPS, partial
 
-DEFAULT_STEPS: tuple[float, ...] = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
-_UNIT_ROUNDOFF = float(np.finfo(np.float64).eps) / 2
+DEFAULT_STEPS: tuple[float, ...] = FLOAT64_STEPS
 
 
 @dataclass(frozen=True)
@@ -82,30 +82,6 @@ def _select(shapes: Mapping[str, tuple[int, ...]], max_entries: int | None, seed
     return chosen
 
 
-def _central_difference(loss: Callable[[dict], float], params: dict, name: str, index: tuple, steps: Sequence[float],
-                        base: float) -> tuple[float, float, float]:
-    """The best-agreeing pair of central differences over the step sweep: (estimate, error estimate, step)."""
-    array = params[name]
-    x = float(array[index])
-    estimates = []
-    try:
-        for eps in steps:
-            up, down = x + eps, x - eps
-            array[index] = up
-            above = loss(params)
-            array[index] = down
-            below = loss(params)
-            estimates.append((above - below) / (up - down))  # the steps actually taken, after rounding
-    finally:
-        array[index] = x
-    if len(estimates) == 1:
-        return estimates[0], _UNIT_ROUNDOFF * abs(base) / steps[0], steps[0]
-    diffs = [abs(a - b) for a, b in zip(estimates[:-1], estimates[1:], strict=True)]
-    k = int(np.nanargmin(diffs)) if not all(np.isnan(diffs)) else 0
-    rounding = 4 * _UNIT_ROUNDOFF * (abs(base) + 1e-300) / steps[k + 1]
-    return (estimates[k] + estimates[k + 1]) / 2, diffs[k] / 2 + rounding, steps[k + 1]
-
-
 def check_gradients(loss: Callable[[dict[str, np.ndarray]], float], params: Mapping[str, np.ndarray],
                     grads: Mapping[str, np.ndarray], *, rtol: float = 1e-3, atol: float = 1e-5,
                     steps: Sequence[float] = DEFAULT_STEPS, max_entries: int | None = 500, seed: int = 0,
@@ -134,10 +110,10 @@ def check_gradients(loss: Callable[[dict[str, np.ndarray]], float], params: Mapp
     entries = _select({n: a.shape for n, a in work.items()}, max_entries, seed)
     checks: list[EntryCheck] = []
     for done, (name, index) in enumerate(entries, start=1):
-        numeric, fd_error, step = _central_difference(loss, work, name, index, steps, base)
-        tolerance = atol + rtol * abs(numeric) + 2 * fd_error
+        est = partial(loss, work, name, index, steps)
+        numeric, fd_error = float(est.value), float(est.error)
         checks.append(EntryCheck(_entry_name(name, index), float(np.asarray(grads[name])[index]), numeric,
-                                 fd_error, step, tolerance))
+                                 fd_error, est.step, atol + rtol * abs(numeric) + 2 * fd_error))
         if progress is not None:
             progress(done, len(entries))
     return _summarise(checks, sum(a.size for a in work.values()), rtol, atol)

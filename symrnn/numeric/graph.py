@@ -1,52 +1,97 @@
-"""Evaluation of numeric SymPy expressions as graphs (each shared subexpression once), with mpmath."""
+"""Evaluation of numeric SymPy expressions as graphs (each shared subexpression once), with mpmath.
+
+Exact RNN states nest: h_t contains every entry of h_{t-1}, so as a tree it grows like N^(2t) although it is small
+as a graph.  SymPy's ``evalf`` walks the tree; :func:`evaluate` walks the graph, once per distinct node.
+"""
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 from sympy.core.sympify import _sympify
 
 from symrnn.ops import sigmoid
 
-_MPMATH = {sp.exp: "exp", sp.log: "log", sp.tanh: "tanh"}
+_FUNCTIONS = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.tanh: mpmath.tanh,
+              sigmoid: lambda x: 1 / (1 + mpmath.exp(-x))}
+
+
+class Unsupported(ValueError):
+    """A node that is neither a number, arithmetic, nor one of the functions in the table."""
+
+
+def _leaf(node: sp.Basic, dps: int, fallback: bool):
+    """The value of a node the walk does not descend into: a number, or (``fallback``) SymPy's own evaluation."""
+    if node.is_Rational:
+        return mpmath.mpf(int(node.p)) / int(node.q)
+    if node.is_Float:
+        return mpmath.mpf(node)
+    if node.is_Number or node.is_NumberSymbol or fallback:
+        re, im = (mpmath.mpf(part) for part in sp.N(node, dps + 10).as_real_imag())
+        return re if im == 0 else mpmath.mpc(re, im)
+    raise Unsupported(f"cannot evaluate {type(node).__name__} as a graph")
+
+
+def _combine(node: sp.Basic, args: list):
+    if node.is_Add:
+        return mpmath.fsum(args)
+    if node.is_Mul:
+        return mpmath.fprod(args)
+    if node.is_Pow:
+        return mpmath.power(args[0], args[1])
+    return _FUNCTIONS[node.func](args[0])
+
+
+def _walked(node: sp.Basic) -> bool:
+    return bool(node.args) and (node.is_Add or node.is_Mul or node.is_Pow or node.func in _FUNCTIONS)
+
+
+def free_symbols(expr: sp.Basic) -> set[sp.Symbol]:
+    """``expr.free_symbols``, walking the graph (SymPy's property walks the tree)."""
+    seen, stack, out = set(), [expr], set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if _walked(node):
+            stack.extend(node.args)
+        else:
+            out |= node.free_symbols
+    return out
+
+
+def evaluate(expr: sp.Basic, dps: int, fallback: bool = False):
+    """The mpmath value of a closed expression at ``dps`` digits, walking the graph (children before parents).
+
+    Arithmetic and exp/log/tanh/sigmoid are evaluated here; any other node is a leaf: a number, or with
+    ``fallback`` SymPy's own evaluation of it, else :class:`Unsupported`.  Arithmetic errors propagate.
+    """
+    with mpmath.workdps(dps):
+        values: dict[sp.Basic, object] = {}
+        stack = [(expr, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in values:
+                continue
+            if not _walked(node):
+                values[node] = _leaf(node, dps, fallback)
+            elif ready:
+                values[node] = _combine(node, [values[a] for a in node.args])
+            else:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if a not in values)
+        return values[expr]
 
 
 def numeric(value, digits: int = 50) -> sp.Float:
-    """A real number expression evaluated to about ``digits`` significant digits, each shared subexpression once.
-
-    Exact RNN states nest: h_t contains every entry of h_{t-1}, so as a tree it grows like N^(2t) although it is
-    small as a graph.  SymPy's ``evalf`` walks the tree; this walks the graph (working with 15 guard digits).
-    """
-    import mpmath
-
-    memo: dict = {}
-
-    def ev(e):
-        if e in memo:
-            return memo[e]
-        if e.is_Rational:
-            out = mpmath.mpf(e.p) / e.q
-        elif e.is_Float:
-            out = mpmath.mpf(e)
-        elif isinstance(e, sp.Add):
-            out = mpmath.fsum(ev(a) for a in e.args)
-        elif isinstance(e, sp.Mul):
-            out = mpmath.fprod(ev(a) for a in e.args)
-        elif isinstance(e, sp.Pow):
-            out = mpmath.power(ev(e.base), ev(e.exp))
-        elif isinstance(e, sp.exp):
-            out = mpmath.exp(ev(e.args[0]))
-        elif isinstance(e, sp.log):
-            out = mpmath.log(ev(e.args[0]))
-        else:
-            out = mpmath.mpf(sp.N(e, mpmath.mp.dps))  # E, pi, other functions: SymPy's own evaluation
-        memo[e] = out
-        return out
-
+    """A real number expression evaluated to about ``digits`` significant digits (15 guard digits), as a graph."""
     expr = _sympify(value)
-    if expr.free_symbols:
-        raise ValueError(f"{value} has free symbols {sorted(map(str, expr.free_symbols))}: not a number")
+    free = free_symbols(expr)
+    if free:
+        raise ValueError(f"{value} has free symbols {sorted(map(str, free))}: not a number")
     with mpmath.workdps(digits + 15):
-        result = ev(expr)
+        result = evaluate(expr, digits + 15, fallback=True)
         if isinstance(result, mpmath.mpc):
             if abs(result.imag) > abs(result) * mpmath.mpf(10) ** (-digits):
                 raise ValueError(f"{value} is not real")
@@ -55,44 +100,11 @@ def numeric(value, digits: int = 50) -> sp.Float:
 
 
 def graph_value(expr: sp.Expr, dps: int = 80):
-    """The value of a closed expression with mpmath at ``dps`` digits, each distinct subexpression once.
-
-    ``evalf`` walks the tree, exponential in T for an unrolled recurrence; this walks the graph. None when a node is
-    not one of the arithmetic and functions here, or does not evaluate to a finite number.
-    """
-    import mpmath
-
+    """The value of a closed expression with mpmath at ``dps`` digits, or None when a node is not one of the
+    arithmetic and functions of :func:`evaluate`, or the value is not a finite number."""
+    try:
+        out = evaluate(expr, dps)
+    except (ZeroDivisionError, ValueError, OverflowError):
+        return None
     with mpmath.workdps(dps):
-        values: dict[sp.Expr, object] = {}
-        stack = [(expr, False)]
-        while stack:
-            node, done = stack.pop()
-            if node in values:
-                continue
-            if not done and node.args:
-                stack.append((node, True))
-                stack.extend((a, False) for a in node.args if a not in values)
-                continue
-            args = [values[a] for a in node.args]
-            try:
-                if node.is_Rational:
-                    v = mpmath.mpf(int(node.p)) / int(node.q)
-                elif node.is_Number or node.is_NumberSymbol:
-                    v = mpmath.mpf(str(node.evalf(dps + 10)))
-                elif node.is_Add:
-                    v = mpmath.fsum(args)
-                elif node.is_Mul:
-                    v = mpmath.fprod(args)
-                elif node.is_Pow:
-                    v = args[0] ** args[1]
-                elif node.func in _MPMATH:
-                    v = getattr(mpmath, _MPMATH[node.func])(args[0])
-                elif node.func is sigmoid:
-                    v = 1 / (1 + mpmath.exp(-args[0]))
-                else:
-                    return None
-            except (ZeroDivisionError, ValueError, OverflowError):
-                return None
-            values[node] = v
-        out = values[expr]
         return out if mpmath.isfinite(out) else None

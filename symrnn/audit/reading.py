@@ -1,0 +1,81 @@
+"""Reading a document's math: every ``$...$``/``$$...$$`` span parsed, a chain piece by piece after an error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from symrnn import notation as nt
+from symrnn.latex.parse import ParseError, parse
+from symrnn.lecture25 import source as lecture
+
+
+@dataclass
+class Span:
+    """One math span: its line, its text, and what it parsed to (or the error, and the pieces read after it)."""
+
+    line: int
+    text: str
+    expr: Any = None
+    error: ParseError | None = None
+    pieces: list = field(default_factory=list)  # (text, expr) of a chain read piece by piece after an error
+
+
+def split_top(text: str) -> list[str]:
+    """Split a math span at top-level ``=``/``\\approx`` (outside braces and ``\\left...\\right``)."""
+    out, depth, start, n = [], 0, 0, 0
+    while n < len(text):
+        c = text[n]
+        if text.startswith(r"\left", n) or c in "{(":
+            depth += 1
+        elif text.startswith(r"\right", n) or c in "})":
+            depth -= 1
+        elif depth == 0 and (c == "=" or text.startswith(r"\approx", n)):
+            out.append(text[start:n])
+            n += 1 if c == "=" else len(r"\approx")
+            start = n
+            continue
+        n += 1 + (len(r"\right") - 1 if text.startswith(r"\right", n) else 0)
+    out.append(text[start:])
+    return [p.strip() for p in out]
+
+
+def read(source: str) -> list[Span]:
+    """Every math span of a Markdown text, parsed."""
+    spans = []
+    for eq in lecture.equations(source):
+        span = Span(eq.line, eq.text)
+        try:
+            span.expr = parse(eq.text, backend="none")
+        except ParseError as exc:
+            span.error = exc
+            for piece in split_top(eq.text):
+                try:
+                    span.pieces.append((piece, parse(piece, backend="none")))
+                except ParseError as inner:
+                    span.pieces.append((piece, inner))
+        spans.append(span)
+    return spans
+
+
+def relations(expr) -> list:
+    """The relations of a span (a tuple of them, or one)."""
+    if isinstance(expr, tuple):
+        return [r for e in expr for r in relations(e)]
+    return [expr]
+
+
+def replace(expr, rule: dict):
+    """``xreplace`` that also rebuilds notation objects whose constructors take names as text (``Applied``)."""
+    if expr in rule:
+        return rule[expr]
+    if not isinstance(expr, sp.Basic) or not expr.args:
+        return expr
+    args = [replace(a, rule) for a in expr.args]
+    if args == list(expr.args):
+        return expr
+    if type(expr).__module__.startswith(nt.__name__ + "."):
+        return sp.Basic.__new__(type(expr), *args)
+    return expr.func(*args)
