@@ -279,21 +279,22 @@ def total_state_gradients(cell: Cell, loss: Loss, case: Case) -> list[sp.Matrix]
     step = cell.step(t)
     states = [dict(case.h0)]
     for time in range(1, len(case.xs) + 1):
-        states.append(_forward_states(cell, step, case, states[-1], time))
+        states.append(forward_states(cell, step, case, states[-1], time))
     out = []
     for time in range(1, len(case.xs) + 1):
         free = sp.Matrix(cell.n_state, 1, lambda r, _c: sp.Dummy(f"s{r}", real=True))
         cur = {**states[time], cell.output: free}
         tail = loss.term(free, case.ys[time - 1])
         for later in range(time + 1, len(case.xs) + 1):
-            cur = _forward_states(cell, step, case, cur, later)
+            cur = forward_states(cell, step, case, cur, later)
             tail += loss.term(cur[cell.output], case.ys[later - 1])
         grad = sp.Matrix([sp.diff(tail, s) for s in free])
         out.append(grad.xreplace(dict(zip(free, states[time][cell.output]))))
     return out
 
 
-def _forward_states(cell: Cell, step, case: Case, prev: dict, time: int) -> dict:
+def forward_states(cell: Cell, step, case: Case, prev: dict, time: int) -> dict:
+    """The explicit states at ``time`` from the states before it."""
     vals = bind(cell, case.params, prev, case.xs[time - 1])
     return {s: matcalc.explicit(step[s], vals) for s in cell.states}
 

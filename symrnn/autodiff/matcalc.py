@@ -4,7 +4,7 @@ explicit and numeric evaluation of the same expressions.
 SymPy's own matrix calculus is incomplete through elementwise functions (its derivatives print as internal array
 objects, and some sums silently differentiate to 0), so symrnn derives the local derivatives that BPTT chains
 together with its own rule set, one rule per node type in the table of operations (:mod:`symrnn.ops`), and proves
-every rule against entry-level differentiation (``tests/test_ops.py``, :mod:`symrnn.lecture25.bptt_section`).  The
+every rule against entry-level differentiation (``tests/test_ops.py``, :mod:`symrnn.lecture25.bptt.checks`).  The
 results are ordinary matrix expressions: they print in the lecture's notation and generate NumPy code that works on
 a batch of column vectors.  This module only walks the graph; every node's behaviour is its table entry.
 """

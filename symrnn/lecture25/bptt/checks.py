@@ -17,6 +17,7 @@ from symrnn import notation as nt
 from symrnn.autodiff import bptt, matcalc
 from symrnn.core.derivation import Evidence, Identity, Outcome
 from symrnn.models import cells, losses, pos_tagging
+from symrnn.numeric.binding import bind
 from symrnn.numeric.threeway import numeric_case
 
 t = nt.t
@@ -85,8 +86,7 @@ def lecture_u_formula(seed: int, corrected: bool) -> tuple[sp.Matrix, sp.Matrix]
     formula = sp.zeros(2, 2)
     held = nt.entry_vector("hheld", 2, positive=False)  # h_{t-1} held fixed: the partial derivative
     for time in range(1, len(case.xs) + 1):
-        vals = {cell.symbols()["U"]: U, cell.symbols()["W"]: case.params["W"], cell.previous()["h"]: held,
-                cell.input(): case.xs[time - 1]}
+        vals = bind(cell, {"U": U, "W": case.params["W"]}, {"h": held}, case.xs[time - 1])
         h_t = matcalc.explicit(b.step["h"], vals)
         at = dict(zip(held, run.states[time - 1]["h"], strict=True))
         delta = run.deltas[time - 1]["h"]
@@ -111,7 +111,7 @@ def deep_network(seed: int) -> Iterator[Identity]:
         states, total = dict(case.h0), sp.Integer(0)
         for layer in range(3):
             layer_case = bptt.Case(copies[layer], case.xs, case.ys, case.h0)
-            states = bptt._forward_states(cell, step, layer_case, states, layer + 1)
+            states = bptt.forward_states(cell, step, layer_case, states, layer + 1)
             total += loss.term(states[cell.output], case.ys[layer])
         shared = {e: v for layer in range(3) for name in case.params
                   for e, v in zip(copies[layer][name], case.params[name])}
@@ -133,7 +133,7 @@ def jacobian_identity(n: int, steps: int) -> Identity:
     state = {"h": h0}
     step = cell.step(t)
     for time in range(1, steps + 1):
-        state = bptt._forward_states(cell, step, case, state, time)
+        state = bptt.forward_states(cell, step, case, state, time)
     return Identity(state["h"].jacobian(h0), case.params["U"] ** steps, simplifier="expand",
                     label=f"N={n}, t={steps}")
 

@@ -20,6 +20,7 @@ from symrnn.lecture25.lstm.formulas import dL, gate, odot, param_term, recurrent
 from symrnn.models import losses, lstm
 from symrnn.models.cells import Cell
 from symrnn.numeric import gradcheck
+from symrnn.numeric.binding import bind
 
 t = nt.t
 SQUARED = losses.squared_error()
@@ -115,7 +116,7 @@ def _lecture_graph(cell, case: bptt.Case, eps_h: list, eps_c: list) -> sp.Expr:
     """The loss with c_t then h_t = o_t c_t computed in the lecture's order, each perturbed by a symbol vector."""
     gates, step = lstm.gates(cell), cell.step(t)
     prev, x_t = cell.previous(t - 1), cell.input(t)
-    base = {cell.symbols()[name]: v for name, v in case.params.items()}
+    base = bind(cell, case.params)
     h, c = case.h0["h"], case.h0["c"]
     total = sp.Integer(0)
     for time, x in enumerate(case.xs, start=1):
@@ -163,9 +164,7 @@ def state_errors(seed: int, n: int = 2, steps: int = 2) -> Iterator[Identity]:
     for time in range(1, steps + 1):
         d_h = sp.Matrix([sp.diff(perturbed, e).xreplace(zero) for e in eps_h[time - 1]])
         d_c = sp.Matrix([sp.diff(perturbed, e).xreplace(zero) for e in eps_c[time - 1]])
-        values = {cell.symbols()[name]: v for name, v in case.params.items()}
-        values.update({cell.previous()[s]: run.states[time - 1][s] for s in cell.states})
-        values[cell.input()] = case.xs[time - 1]
+        values = bind(cell, case.params, run.states[time - 1], case.xs[time - 1])
         o = matcalc.explicit(o_gate, values)
         delta = run.deltas[time - 1]
         yield Identity(delta["h"], d_h, simplifier="atoms", trials=1, label=f"N={n}, T={steps}, dL/dh_{time}")

@@ -16,6 +16,7 @@ from symrnn.lecture25.common import fail, ok
 from symrnn.lecture25.lstm.formulas import HALF, c_, closed_form, f_, h_, i_, m
 from symrnn.models import lstm
 from symrnn.models import rnn as rnn_model
+from symrnn.numeric.binding import bind
 from symrnn.ops import sigmoid
 
 t, N, j, k = nt.t, nt.N, nt.j, nt.k
@@ -49,8 +50,7 @@ def equation_check(key: str, shown: sp.Eq) -> Computation:
             p = {q.name: nt.entry_matrix(q.name.replace("_", "").lower(), n, n, positive=False)
                  for q in small.params}
             h, c, x = (nt.entry_vector(s, n, positive=False) for s in ("hprev", "cprev", "x"))
-            values = {small.symbols()[name]: v for name, v in p.items()}
-            values.update({small.previous()["h"]: h, small.previous()["c"]: c, small.input(): x})
+            values = bind(small, p, {"h": h, "c": c}, x)
             expr = small.step()[key] if key in small.states else lstm.gates(small)[key]
             got = matcalc.explicit(expr, values)
             if any(sp.expand(d) != 0 for d in got - _entry_formula(key, n, p, h, c, x)):
