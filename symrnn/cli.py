@@ -10,7 +10,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from symrnn.core.verify import Result, verify_step
+from symrnn.core.cache import ProofCache, default_folder
+from symrnn.core.progress import display
+from symrnn.core.schedule import default_jobs, verify_all
+from symrnn.core.verify import Result
 from symrnn.documents import build as build_mod
 from symrnn.lecture25 import SECTIONS
 from symrnn.lecture25 import derivations as build_derivations
@@ -26,14 +29,25 @@ def _table(results: Sequence[Result], width: int = 72) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
+def _cache(args: argparse.Namespace) -> ProofCache | None:
+    return None if getattr(args, "no_cache", False) else ProofCache(args.cache or default_folder())
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    return args.jobs or default_jobs()
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    res = build_mod.build(Path(args.out), args.section, args.seed, make_pdf=not args.no_pdf)
+    res = build_mod.build(Path(args.out), args.section, args.seed, make_pdf=not args.no_pdf, jobs=_jobs(args),
+                          cache=_cache(args), progress=display(args.quiet, label="symrnn build"))
     failed = [r for r in res.results if not r.passed]
     levels = {lv: sum(r.evidence == lv for r in res.results) for lv in ("symbolic", "exact", "numeric")}
     print(f"symrnn build: {len(res.results) - len(failed)}/{len(res.results)} checks passed "
           f"({levels['symbolic']} symbolic, {levels['exact']} exact, {levels['numeric']} numeric) "
-          f"in {time.perf_counter() - start:.1f} s")
+          f"in {time.perf_counter() - start:.1f} s, {sum(r.cached for r in res.results)} from the proof cache")
     for r in failed:
         print(f"  FAILED {r.section}/{r.id}: {r.detail}")
     for msg in res.messages:
@@ -45,17 +59,31 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     ders = build_derivations(args.section, args.seed)
-    results = []
-    for d in ders:
-        for step in d.steps:
-            results.append(verify_step(step, d.section, args.seed))
-            if not args.json:
-                print(f"  {d.section}/{step.id}: {'pass' if results[-1].passed else 'FAIL'}", file=sys.stderr)
+    results = verify_all(ders, args.seed, _jobs(args), _cache(args), display(args.quiet, label="symrnn verify"),
+                         {d.section: SECTIONS[d.section] for d in ders})
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
     else:
         print(_table(results))
     return 0 if all(r.passed for r in results) else 1
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """``symrnn cache clear``: delete every stored verdict; ``symrnn cache path``: where they are."""
+    cache = ProofCache(args.cache or default_folder())
+    if args.action == "clear":
+        print(f"removed {cache.clear()} cached verdicts from {cache.entries}")
+    else:
+        print(cache.entries)
+    return 0
+
+
+def _speed_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help=f"worker processes (default: the number of cores, here {default_jobs()}; 1: in this process)")
+    p.add_argument("--cache", metavar="DIR", help=f"proof cache folder (default: {default_folder()})")
+    p.add_argument("--no-cache", action="store_true", help="run every check; neither read nor write the cache")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
@@ -77,11 +105,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from symrnn.autodiff import bptt, training
-    from symrnn.lecture25.bptt_section import numeric_case
     from symrnn.models import cells, losses, lstm
     from symrnn.models.nonlinearities import resolve
-    from symrnn.numeric import gradcheck
+    from symrnn.numeric.threeway import three_way
 
     for name, value in (("--n", args.n), ("--d", args.d), ("--T", args.steps), ("--batch", args.batch)):
         if not 1 <= value <= 512:
@@ -94,21 +120,21 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     loss = losses.cross_entropy() if (args.loss or ("cross-entropy" if softmax else "")) == "cross-entropy" \
         else losses.squared_error()
     print(f"{cell.name}: N={cell.n_state}, D={cell.n_input}, T={args.steps}, loss {loss.name}")
-    start = time.perf_counter()
-    ok_exact, worst, msg = bptt.exact_check(cell, loss, args.steps, seed=args.seed)
-    print(f"  exact   {'pass' if ok_exact else 'FAIL'}: {msg} ({time.perf_counter() - start:.1f} s)")
-    compiled = training.compile_bptt(cell, loss)
-    params, inputs, targets = numeric_case(cell, loss, args.steps, args.batch, args.seed)
 
     def bar(done: int, total: int) -> None:
         filled = int(30 * done / total)
         print(f"\r  numeric [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
 
-    res = gradcheck.gradcheck(compiled, params, inputs, targets, max_entries=args.max_entries, seed=args.seed,
-                              progress=bar)
-    print(file=sys.stderr)
-    print(f"  numeric {'pass' if res.passed else 'FAIL'}: {res.message}")
-    return 0 if ok_exact and res.passed else 1
+    def show(part) -> None:
+        if part.kind == "numeric":
+            print(file=sys.stderr)
+            print(f"  numeric {'pass' if part.passed else 'FAIL'}: {part.detail}")
+        else:
+            print(f"  {part.kind:<7} {'pass' if part.passed else 'FAIL'}: {part.detail} ({part.seconds:.1f} s)")
+
+    result = three_way(cell, loss, args.steps, symbolic=False, batch=args.batch, seed=args.seed,
+                       max_entries=args.max_entries, progress=bar, on_part=show)
+    return 0 if result.passed else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -121,13 +147,20 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--section", action="append", choices=list(SECTIONS), help="only this section (repeatable)")
     b.add_argument("--seed", type=int, default=0, help="seed for the random spot checks")
     b.add_argument("--no-pdf", action="store_true", help="skip the PDF even when latexmk is available")
+    _speed_options(b)
     b.set_defaults(func=cmd_build)
 
     v = sub.add_parser("verify", help="run every check and print a table")
     v.add_argument("--section", action="append", choices=list(SECTIONS), help="only this section (repeatable)")
     v.add_argument("--json", action="store_true", help="print the results as JSON")
     v.add_argument("--seed", type=int, default=0, help="seed for the random spot checks")
+    _speed_options(v)
     v.set_defaults(func=cmd_verify)
+
+    c = sub.add_parser("cache", help="the proof cache: 'clear' deletes every stored verdict, 'path' shows where")
+    c.add_argument("action", choices=["clear", "path"])
+    c.add_argument("--cache", metavar="DIR", help=f"proof cache folder (default: {default_folder()})")
+    c.set_defaults(func=cmd_cache)
 
     tg = sub.add_parser("tag", help="tag a sentence with the lecture's RNN and with exact belief propagation")
     tg.add_argument("words", nargs="*", metavar="WORD",

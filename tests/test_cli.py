@@ -134,3 +134,14 @@ def test_a_reader_that_stops_early_is_not_an_error():
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0 and first.strip() == b"{" and "Broken pipe" not in err, err
+
+
+def test_jobs_must_be_positive(capsys):
+    assert cli.main(["verify", "--section", "hmm", "--jobs", "0"]) == 2
+    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_cache_path_follows_xdg(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cli.main(["cache", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "symrnn" / "proofs")

@@ -64,3 +64,17 @@ def test_a_check_that_raises_is_a_failure_not_a_crash():
 def test_computation_outcome_passes_through():
     step = Step("s", "t", sp.Eq(a, a), "r", Computation(lambda _r: Outcome(True, Evidence.NUMERIC, "ok"), "c"))
     assert verify_step(step, "x").evidence == "numeric"
+
+
+def test_substitution_on_shared_subexpressions_matches_the_hand_result():
+    from symrnn.core.zerotest import substitute
+
+    x = sp.exp(a) + 1
+    y = sp.tanh(x * x + x) * x
+    assert substitute([y, x], {sp.exp(a): b}) == [sp.tanh((b + 1) ** 2 + b + 1) * (b + 1), b + 1]
+
+
+def test_results_say_whether_they_came_from_the_cache():
+    step = Step("s", "t", sp.Eq(a, a), "r", Identity(a, a))
+    row = verify_step(step, "x").as_dict()
+    assert row["cached"] is False and row["computed"] is None and row["passed"] is True

@@ -101,7 +101,11 @@ def run_check(check, rng: random.Random) -> Outcome:
 
 @dataclass(frozen=True)
 class Result:
-    """One verified step, as reported by ``symrnn verify --json`` and ``report.json``."""
+    """One verified step, as reported by ``symrnn verify --json`` and ``report.json``.
+
+    ``cached`` says the verdict was read from the proof cache; ``computed`` then says when, by which versions and in
+    how many seconds it was computed (``seconds`` is this run's time).
+    """
 
     id: str
     section: str
@@ -111,9 +115,15 @@ class Result:
     passed: bool
     detail: str
     seconds: float
+    cached: bool = False
+    computed: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome(self.passed, Evidence(self.evidence), self.detail)
 
 
 def statement_latex(step: Step) -> str:
@@ -132,5 +142,11 @@ def verify_step(step: Step, section: str, seed: int = 0) -> Result:
                   round(time.perf_counter() - start, 3))
 
 
+def failed_result(section: str, step_id: str, detail: str, title: str = "", statement: str = "") -> Result:
+    """A failure that no check produced (a worker that died, a step that could not be found)."""
+    return Result(step_id, section, title, statement, Evidence.SYMBOLIC.value, False, detail, 0.0)
+
+
 def verify(derivations: Iterable[Derivation], seed: int = 0) -> list[Result]:
+    """Every step of every derivation, in this process, in order (see :func:`symrnn.core.schedule.verify_all`)."""
     return [verify_step(step, d.section, seed) for d in derivations for step in d.steps]

@@ -275,6 +275,34 @@ def atom_symbols(atoms: dict[sp.Expr, int], canonical: bool) -> dict:
     return mapping
 
 
+def substitute(exprs: Sequence[sp.Expr], mapping: dict) -> list[sp.Expr]:
+    """``[e.xreplace(mapping) for e in exprs]``, visiting each distinct subexpression once.
+
+    ``xreplace`` walks the expression as a tree, so a subexpression shared by many others is rebuilt every time it is
+    met; here each node is rebuilt once (with ``node.func(*args)``, as ``xreplace`` does), so the result is the same.
+    """
+    done: dict = {}
+    stack = [(e, False) for e in exprs]
+    while stack:
+        node, ready = stack.pop()
+        if node in done:
+            continue
+        if node in mapping:
+            done[node] = mapping[node]
+        elif type(node)._xreplace is not sp.Basic._xreplace:  # a class with its own rule: let it apply it
+            done[node] = node.xreplace(mapping)
+        elif not node.args:
+            done[node] = node
+        elif not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in done)
+        else:
+            args = [done[a] for a in node.args]
+            changed = any(new is not old for new, old in zip(args, node.args))
+            done[node] = node.func(*args) if changed else node
+    return [done[e] for e in exprs]
+
+
 def atoms_zero(diffs: sp.Expr | Sequence[sp.Expr]) -> bool:
     """A sufficient zero test for expressions built from exp/tanh/sigmoid/log of rational functions.
 
@@ -286,7 +314,7 @@ def atoms_zero(diffs: sp.Expr | Sequence[sp.Expr]) -> bool:
     for canonical in (False, True) if atoms else (True,):
         mapping = atom_symbols(atoms, canonical)
         try:
-            if rational_zero([d.xreplace(mapping) for d in diffs]):
+            if rational_zero(substitute(diffs, mapping)):
                 return True
         except (ValueError, ZeroDivisionError, sp.PolynomialError, TooLarge):  # no proof here
             return False

@@ -16,9 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from symrnn.core.cache import ProofCache
 from symrnn.core.derivation import Figure
-from symrnn.core.verify import Result, verify
+from symrnn.core.progress import Progress
+from symrnn.core.schedule import verify_all
+from symrnn.core.verify import Result
 from symrnn.documents import render
+from symrnn.lecture25 import SECTIONS
 from symrnn.lecture25 import derivations as build_derivations
 
 DEFAULT_OUT = Path("build")
@@ -96,12 +100,15 @@ class BuildResult:
 
 
 def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: int = 0,
-          make_pdf: bool = True, name: str = "lecture25") -> BuildResult:
-    """Verify the sections and write ``name.md``, ``name.tex``, ``name.pdf`` (with latexmk) and ``report.json``."""
+          make_pdf: bool = True, name: str = "lecture25", jobs: int = 1, cache: ProofCache | None = None,
+          progress: Progress | None = None) -> BuildResult:
+    """Verify the sections and write ``name.md``, ``name.tex``, ``name.pdf`` (with latexmk) and ``report.json``.
+
+    ``jobs`` worker processes verify the steps (1: in this process); ``cache`` keeps verdicts between builds."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ders = build_derivations(list(sections) if sections else None, seed)
-    results = verify(ders, seed)
+    results = verify_all(ders, seed, jobs, cache, progress, {d.section: SECTIONS[d.section] for d in ders})
     res = BuildResult(results)
     for d in ders:
         for fig in d.figures:
