@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 
 import numpy as np
 import pytest
 
 from symrnn import audit
+from symrnn import notation as nt
+from symrnn.core.budget import Budget
 
 GOOD = r"""# A correct RNN lecture (another sentence, other matrices, another nonlinearity)
 
@@ -164,3 +167,182 @@ def test_the_probe_rnn_differentiates_its_loss_like_float64_autodiff_by_hand():
     u12 = sp.Indexed(sp.IndexedBase("u"), 1, 2)
     got = probe.derivative(nt.TotalDerivative(sp.Symbol("L"), u12))
     assert abs(float(got) - U.grad[0, 1].item()) < 1e-12
+
+
+# ---- any input, bounded (issue 11): no traceback, no hang, no code run --------------------------------------------
+
+def _steps_document(count: int) -> tuple[str, list[np.ndarray]]:
+    """GOOD's model with ``count`` worked steps, each showing the state recomputed independently (float64)."""
+    U = np.array([[1, 3], [3, 1]]) / 4  # noqa: N806
+    W = np.array([[5, 4, 1], [1, 1, 8]]) / 10  # noqa: N806
+    words = [(t % 3) for t in range(1, count + 1)]
+    h, states = np.zeros(2), []
+    for k in words:
+        h = np.tanh(U @ h + W[:, k])
+        states.append(h)
+    head = "\n".join(good_document().split("\n")[:12])
+    def one_hot(k: int) -> str:
+        return r"\\".join("1" if r == k else "0" for r in range(3))
+
+    xs = ", ".join(rf"\vec{{x}}_{{{t}}} = \begin{{bmatrix}} {one_hot(k)} \end{{bmatrix}}"
+                   for t, k in enumerate(words, start=1))
+    steps = "\n".join(rf"$$\vec{{h}}_{{{t}}} = g(U\vec{{h}}_{{{t - 1}}} + W\vec{{x}}_{{{t}}}) = "
+                      rf"\begin{{bmatrix}}{s[0]:.2f}\\{s[1]:.2f}\end{{bmatrix}}$$" for t, s in enumerate(states, start=1))
+    return f"{head}\n\n$${xs}$$\n\n{steps}\n", states
+
+
+def _no_internal(findings):
+    assert [f for f in findings if f.check == "internal"] == []
+    return findings
+
+
+def test_adding_matrices_of_different_sizes_is_a_finding_not_a_traceback():
+    [f] = _no_internal(audit.audit_text("$U + W$"))
+    assert (f.level, f.check) == ("warning", "sizes") and f.message.endswith("holds only if N = V + 1")
+    [f] = _no_internal(audit.audit_text("$h_t = U h_{t-1} + W x_t$\n"))
+    assert f.check == "sizes" and "holds only if N = V + 1" in f.message
+    text = r"$\begin{bmatrix}1\\2\end{bmatrix} + \begin{bmatrix}1\\2\\3\end{bmatrix}$"
+    assert [f.level for f in audit.audit_text(text) if f.check in ("sizes", "syntax")] == ["error"]
+
+
+def test_huge_powers_are_refused_by_name_at_once():
+    for text in ("$y = 2^{10^{10}}$", "$y = 99^4656733$"):
+        [f] = audit.audit_text(text)
+        assert f.level == "error" and "a power whose value could have about" in f.message
+
+
+def test_a_derivative_with_a_sum_of_a_hundred_million_terms_is_not_expanded():
+    line = r"$$\frac{d\mathfrak{L}}{du_{j,i}} = \sum_{t=1}^{100000000} 1$$"
+    assert len(line.encode()) < 164
+    findings = _no_internal(audit.audit_text(good_document() + "\n" + line + "\n"))
+    [f] = [f for f in findings if f.line == 27]
+    assert (f.level, f.check) == ("warning", "derivative")
+    assert "not checked: a sum of 100000000 terms" in f.message
+
+
+def test_eight_worked_steps_are_recomputed_quickly_and_right():
+    text, states = _steps_document(8)
+    start = time.perf_counter()
+    findings = _no_internal(audit.audit_text(text))
+    assert time.perf_counter() - start < 30  # was past 60 s: exact nested tanh grew with every step
+    steps = [f for f in findings if f.check == "worked example"]
+    assert len(steps) == 8 and all(f.level == "ok" for f in steps), steps
+    assert f"\\vec{{h}}_8 = [{states[-1][0]:.2f}, {states[-1][1]:.2f}] recomputed, as shown" in steps[-1].message
+
+
+def test_a_file_larger_than_the_byte_cap_is_refused_without_reading_it(tmp_path):
+    [f] = audit.audit_file("/dev/zero")
+    assert f.level == "error" and "larger than the limit of 2000000 bytes" in f.message
+    small = Budget(max_bytes=10)
+    path = tmp_path / "a.md"
+    path.write_text("$x$ and $y$ and $z$\n")
+    assert "larger than the limit of 10 bytes" in audit.audit_file(path, small)[0].message
+    assert "more than the limit of 10" in audit.audit_text("$x$ and $y$ and $z$\n", small)[0].message
+    path.write_bytes(b"$x$ \xff\n")
+    assert "not UTF-8" in audit.audit_file(path)[0].message
+    assert "No such file" in audit.audit_file(tmp_path / "missing.md")[0].message
+
+
+def test_spans_are_numbered_in_linear_time_and_capped():
+    from symrnn.lecture25.source import equations
+
+    def seconds(text: str) -> float:
+        start = time.perf_counter()
+        equations(text)
+        return time.perf_counter() - start
+
+    text = "$x$\n" * 250_000  # 1 MB: was 60 s, the newlines counted from the start for every span
+    small, large = min(seconds(text[:100_000]) for _ in range(3)), seconds(text)
+    assert large < 10 * 3 * small + 0.5 and large < 30  # 10 times the text: about 10 times the time, not 100
+    eqs = equations(text)
+    assert [e.line for e in eqs[:3]] == [1, 2, 3] and eqs[-1].line == 250_000
+    mixed = "a\n\n$x$ $$y\nz$$\n$w$"
+    assert [(e.line, e.text) for e in equations(mixed)] == [(3, "x"), (3, "y\nz"), (5, "w")]
+    findings = audit.audit_text("$x$\n" * 12, Budget(max_spans=10))
+    assert len(findings) == 11 and findings[-1].line == 11 and findings[-1].level == "error"
+    assert "12 math spans, more than the limit of 10 (--max-spans raises it)" in findings[-1].message
+
+
+def test_numbers_beyond_printing_are_compared_without_losing_the_findings():
+    text = good_document().replace(r"\tanh(\xi_j)", r"\xi_j").replace(
+        r"U = \frac{1}{4} \begin{bmatrix} 1 & 3 \\ 3 & 1 \end{bmatrix}",
+        r"U = \begin{bmatrix} 10^{3000} & 10^{3000} \\ 1 & 1 \end{bmatrix}").replace(
+        r"W = \frac{1}{10} \begin{bmatrix} 5 & 4 & 1 \\ 1 & 1 & 8 \end{bmatrix}",
+        r"W = \begin{bmatrix} 10^{3000} & 10^{3000} & 10^{3000} \\ 1 & 1 & 8 \end{bmatrix}")
+    findings = _no_internal(audit.audit_text(text))
+    assert "column 1 sums to 1.00000e+3000" in at(findings, 9, "error", "distribution")[0].message
+    # g is the identity: h_1 = W x_1 = (10^3000, 1); h_2 = U h_1 + W x_2 = (10^6000 + 2 * 10^3000, 10^3000 + 9),
+    # whose first entry has 6,001 digits: more than Python prints
+    [h2] = [f for f in at(findings, 15, "error", "worked example") if "recomputed:" in f.message]
+    assert h2.message.startswith("\\vec{h}_2 = [1.00000e+6000, 1.00000e+3000] recomputed: entry 1 shows")
+    assert len(findings) > 10 and at(findings, 23, "ok", "derivative")
+
+
+def test_a_check_past_the_time_limit_is_a_warning_and_the_rest_is_kept(monkeypatch):
+    import symrnn.audit.report as report
+
+    def slow(span, rel, doc, g, out):
+        if isinstance(rel.lhs, nt.TotalDerivative) and span.line == 23:
+            time.sleep(30)
+
+    monkeypatch.setattr(report, "check_derivative", slow)
+    start = time.perf_counter()
+    findings = audit.audit_text(good_document(), Budget(seconds=1))
+    assert time.perf_counter() - start < 20
+    [f] = at(findings, 23)
+    assert (f.level, f.check) == ("warning", "budget") and f.message == \
+        "not checked: ran past the limit of 1 s (--seconds raises it)"
+    assert len(at(findings, 15, "ok", "worked example")) == 1 and at(findings, 25, "ok")
+
+    def slow_sizes(span, expr, doc, out):  # a structural check, run in-process under a deadline
+        if span.line == 3:
+            time.sleep(30)
+
+    monkeypatch.setattr(report, "check_sizes", slow_sizes)
+    findings = audit.audit_text(good_document(), Budget(seconds=1))
+    assert [f.message for f in at(findings, 3)] == ["not checked: ran past the limit of 1 s (--seconds raises it)"]
+
+
+def test_a_check_out_of_memory_or_failing_is_a_finding_naming_it(monkeypatch):
+    import symrnn.audit.report as report
+
+    def hungry(span, rel, doc, g, out):
+        if span.line == 23:
+            bytearray(600 * 1024 * 1024)
+
+    def broken(span, rel, out):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(report, "check_derivative", hungry)
+    monkeypatch.setattr(report, "check_kinds", broken)
+    findings = audit.audit_text(good_document(), Budget(memory_mb=400))
+    assert [f.message for f in at(findings, 23)] == ["not checked: needed more than 400 MB (--memory-mb raises it)"]
+    failed = at(findings, 3, "warning", "internal")
+    assert failed and failed[0].message == "not checked: the kinds check failed (RuntimeError: boom)"
+    assert at(findings, 15, "ok", "worked example")
+
+
+def test_a_step_after_one_that_was_stopped_is_not_recomputed_from_a_wrong_state(monkeypatch):
+    from symrnn.models.rnn import RNN
+
+    step = RNN.step
+
+    def stuck(self, h, x):
+        if x[2] == 1:  # step 2 reads the third word
+            time.sleep(30)
+        return step(self, h, x)
+
+    monkeypatch.setattr(RNN, "step", stuck)
+    findings = audit.audit_text(good_document(), Budget(seconds=2))
+    assert at(findings, 15, "warning", "budget")
+    assert "step 2 was not checked" not in " ".join(f.message for f in findings)  # no step 3 in GOOD
+    text, _ = _steps_document(3)
+    findings = audit.audit_text(text, Budget(seconds=2))  # words 1, 2, 0: step 2 reads the third word
+    worked = [f for f in findings if f.check in ("worked example", "budget")]
+    assert [f.level for f in worked] == ["ok", "warning", "warning"]
+    assert worked[2].message == "step 2 was not checked: step 3 not recomputed"
+
+
+def test_the_lecture_audit_is_unchanged_by_the_budget(lecture_findings):
+    assert audit.summary(lecture_findings) == "80 ok, 10 warnings, 10 errors"
+    assert not [f for f in lecture_findings if f.check in ("internal", "budget")]

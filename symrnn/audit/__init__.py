@@ -16,6 +16,11 @@ model (:mod:`.model`), and then:
 
 Nothing is specific to one lecture: another sentence, other matrices or another nonlinearity are read the same way.
 :mod:`.report` puts the findings (:mod:`.findings`) in line order and registers the command.
+
+Any input is audited within a :class:`symrnn.core.budget.Budget` (:mod:`.bounded`): the file is read up to
+``max_bytes``, at most ``max_spans`` spans are checked, each span is parsed within the budget's limits and its checks
+run within ``seconds`` and ``memory_mb`` (a forked worker when they evaluate anything); a check out of budget or
+failing unexpectedly is a ``warning`` on its line, and every other finding is still reported.
 """
 
 from symrnn.audit.findings import LEVELS, Finding, summary

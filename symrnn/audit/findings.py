@@ -30,3 +30,28 @@ def summary(findings: Sequence[Finding]) -> str:
     """``"80 ok, 10 warnings, 10 errors"``."""
     counts = {lv: sum(f.level == lv for f in findings) for lv in LEVELS}
     return f"{counts['ok']} ok, {counts['warning']} warnings, {counts['error']} errors"
+
+
+def shown(expr: object, limit: int = 120) -> str:
+    """``expr`` as short LaTeX for a message (a number as text): a number too long to print is shown to 6 digits, a
+    long expression is cut at ``limit`` characters."""
+    import sympy as sp
+
+    from symrnn.latex.printer import latex
+
+    try:
+        if getattr(expr, "is_Number", False):
+            text = str(expr)
+        else:
+            try:
+                text = sp.latex(expr)
+            except (AttributeError, TypeError):  # SymPy's printer picks methods by class name: PartialDerivative
+                text = latex(expr)
+    except ValueError:  # an integer of more than 4,300 digits: Python refuses to print it
+        text = None
+    if text is None or (len(text) > limit and getattr(expr, "is_Number", False)):
+        try:
+            return str(sp.N(expr, 6))
+        except (ValueError, TypeError):
+            return "(a number too large to print)"
+    return text if len(text) <= limit else text[:limit] + "..."

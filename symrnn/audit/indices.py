@@ -7,7 +7,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
-from symrnn.audit.findings import Finding
+from symrnn.audit.findings import Finding, shown
 from symrnn.audit.model import Document
 from symrnn.audit.reading import Span
 
@@ -78,9 +78,9 @@ def check_distribution(span: Span, rel, doc: Document, out: list[Finding]) -> No
         if bad:
             n, s = bad[0]
             out.append(Finding(line, "error", f"{name} is defined as a distribution over its {what}s "
-                               f"(line {span.line}), but {what} {n} sums to {s}", "distribution"))
+                               f"(line {span.line}), but {what} {n} sums to {shown(s)}", "distribution"))
         elif any(e.is_negative for e in m):
             out.append(Finding(line, "error", f"{name} has a negative entry but is a probability", "distribution"))
         else:
-            out.append(Finding(line, "ok", f"every {what} of {name} sums to 1, as {sp.latex(rel.lhs)} = P(...) "
+            out.append(Finding(line, "ok", f"every {what} of {name} sums to 1, as {shown(rel.lhs)} = P(...) "
                                f"requires (line {span.line})", "distribution"))

@@ -16,6 +16,8 @@ from symrnn.audit.reading import Span, relations
 from symrnn.latex.parse import ParseError, canonical
 from symrnn.models.nonlinearities import Nonlinearity
 
+MAX_TERMS = 10_000  #: terms of a sum in g's formula
+
 
 @dataclass
 class Document:
@@ -81,7 +83,8 @@ def definitions(doc: Document) -> None:
                     matrix_value(rhs) is not None and len(terms) == 2:
                 doc.vectors[(lhs.base, int(lhs.time))] = (span.line, matrix_value(rhs))
             if isinstance(lhs, nt.Vec) and isinstance(rhs, sp.MatrixBase) and rhs.cols == 1:
-                if all(isinstance(e, nt.OneIf) for e in rhs) and not doc.vocabulary:
+                if all(isinstance(e, nt.OneIf) and isinstance(getattr(e.event, "value", None), nt.Text)
+                       for e in rhs) and not doc.vocabulary:
                     doc.vocabulary = tuple(e.event.value.name for e in rhs)
                     doc.vocabulary_line = span.line
                 if all(isinstance(e, nt.P) and e.events and isinstance(e.events[0], nt.Is)
@@ -124,10 +127,18 @@ def nonlinearity(doc: Document) -> Nonlinearity | None:
             index, arg, formula = doc.g_entry[row.name]
             if canonical(arg) != canonical(row.argument):
                 raise ValueError("g's entries use another argument than the formula defines")
-            value = formula.xreplace({index: row.index}).subs(nt.N, xi.rows).doit()
-            bases = {ix.base for ix in value.atoms(sp.Indexed)}
-            value = value.xreplace({ix: xi[int(ix.indices[0]) - 1] for ix in value.atoms(sp.Indexed)
-                                    if ix.base in bases})
+            value = formula.xreplace({index: row.index}).subs(nt.N, xi.rows)
+            for total in value.atoms(sp.Sum, sp.Product):
+                for _, lo, hi in total.limits:
+                    if not (lo.is_Integer and hi.is_Integer and hi - lo < MAX_TERMS):
+                        raise ValueError(f"g's formula has a sum from {lo} to {hi}: not a range of entries")
+            value = value.doit()
+            entries = value.atoms(sp.Indexed)
+            for ix in entries:
+                k = ix.indices[0]
+                if len(ix.indices) != 1 or not k.is_Integer or not 1 <= int(k) <= xi.rows:
+                    raise ValueError(f"g's formula uses the entry {sp.latex(ix)} of a vector of {xi.rows}")
+            value = value.xreplace({ix: xi[int(ix.indices[0]) - 1] for ix in entries})
             out.append(value)
         return sp.Matrix(out)
 

@@ -10,23 +10,59 @@ from symrnn.audit.findings import Finding, worse
 from symrnn.audit.model import Document, matrix_value
 from symrnn.audit.reading import Span, replace
 from symrnn.latex.parse import ParseError, canonical
+from symrnn.models.hmm import ModelError, SequenceError
 from symrnn.models.nonlinearities import Nonlinearity
 from symrnn.models.rnn import RNN
 
 WORKED = "worked example"
+HISTORY_DIGITS = 60  #: a state carried to the next step (a worked step's: exact when rational): nested exact
+#: exponentials grow with every step, and 60 digits decide any shown decimal that is not within 1e-30 of a tie
+BIG = sp.Integer(10) ** 24  #: values from here on are compared to 12 significant digits, not to the last place
+
+
+def _terms(span: Span) -> list:
+    return list(span.expr.terms) if isinstance(span.expr, nt.Chain) else \
+        [e for _, e in span.pieces] if span.pieces else []
+
+
+def worked_time(span: Span) -> int | None:
+    """The time t of a worked line ``h_t = ...`` (a chain, or pieces read after an error); else None."""
+    terms = _terms(span)
+    if not terms or not isinstance(terms[0], nt.Vec) or terms[0].base != "h" or not terms[0].time.is_Integer:
+        return None
+    return int(terms[0].time)
 
 
 def _places(value) -> int:
     return value.places if isinstance(value, nt.Rounded) else 0
 
 
+def _printable(x) -> bool:
+    """Whether ``x`` is small enough to be shown to a number of decimals (under 10^24 in size)."""
+    try:
+        return bool(abs(sp.N(x, 15)) < BIG)
+    except (TypeError, ValueError):
+        return False
+
+
+def number_text(value, places: int = 2) -> str:
+    """``value`` to ``places`` decimals; a value too large for that, to 6 significant digits."""
+    return nt.decimal_text(value, places) if _printable(value) else str(sp.N(value, 6))
+
+
 def compare_number(shown: nt.Rounded, exact, exact_alt=None) -> tuple[str, str]:
     """``(level, text)`` for a shown decimal against an exact value (``exact_alt``: from the line's own inputs)."""
+    if not (_printable(exact) and _printable(shown.value)):
+        gap = sp.N(abs(exact - shown.value) / (abs(exact) + abs(shown.value)), 15)
+        if gap < sp.Float("1e-12"):
+            return "warning", f"shows {number_text(shown.value)}, agreeing with the recomputed value to 12 digits " \
+                "(too large to compare to the last place)"
+        return "error", f"shows {number_text(shown.value, shown.places)}, recomputed {number_text(exact)}"
     want = nt.decimal_text(exact, shown.places)
     got = nt.decimal_text(shown.value, shown.places)
     if want == got:
         return "ok", got
-    if exact_alt is not None and nt.decimal_text(exact_alt, shown.places) == got:
+    if exact_alt is not None and _printable(exact_alt) and nt.decimal_text(exact_alt, shown.places) == got:
         return "ok", f"{got} (from the rounded inputs the line shows; {want} unrounded)"
     ulp = sp.Rational(1, 10 ** shown.places)
     level = "warning" if abs(sp.Rational(want) - shown.value) <= ulp else "error"
@@ -34,7 +70,7 @@ def compare_number(shown: nt.Rounded, exact, exact_alt=None) -> tuple[str, str]:
 
 
 def _vector_text(m: sp.Matrix, places: int = 2) -> str:
-    return "[" + ", ".join(nt.decimal_text(v, places) for v in m) + "]"
+    return "[" + ", ".join(number_text(v, places) for v in m) + "]"
 
 
 def check_worked(span: Span, doc: Document, g: Nonlinearity | None, out: list[Finding],
@@ -43,11 +79,10 @@ def check_worked(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fi
 
     ``history`` holds the exact h_t of the worked lines so far: each step starts from the previous exact state.
     """
-    terms = list(span.expr.terms) if isinstance(span.expr, nt.Chain) else \
-        [e for _, e in span.pieces] if span.pieces else []
-    if not terms or not isinstance(terms[0], nt.Vec) or terms[0].base != "h" or not terms[0].time.is_Integer:
+    t_ = worked_time(span)
+    if t_ is None:
         return
-    t_ = int(terms[0].time)
+    terms = _terms(span)
     U, W = doc.matrix("U", span.line), doc.matrix("W", span.line)  # noqa: N806
     if U is None or W is None or g is None:
         out.append(Finding(span.line, "warning", "a worked step, but U, W or g is not defined as numbers: not "
@@ -57,18 +92,30 @@ def check_worked(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fi
     x_vec = _worked_input(doc, t_, W, out)
     _check_pieces(span, terms, U, W, out)
     h_prev = history.get(t_ - 1, sp.zeros(U.rows, 1))
+    if h_prev is None:
+        out.append(Finding(span.line, "warning", f"step {t_ - 1} was not checked: step {t_} not recomputed", WORKED))
+        return
     if x_vec is None:
         out.append(Finding(span.line, "warning", f"\\vec{{x}}_{t_} is not defined with a valid size: step "
                            f"{t_} not recomputed", WORKED))
         return
-    net = RNN(U, W, g, h0=h_prev)
-    exact = net.step(h_prev, x_vec)
-    history[t_] = exact
+    try:
+        net = RNN(U, W, g, h0=h_prev)
+        exact = net.step(h_prev, x_vec)
+    except (ModelError, SequenceError, ValueError) as exc:
+        out.append(_cannot_run(span, exc))
+        return
+    history[t_] = exact if all(e.is_Rational for e in exact) else exact.evalf(HISTORY_DIGITS)
     shown_prev = _check_preactivation(span, terms, net.preactivation(h_prev, x_vec), U, out)
     alt = None
     if shown_prev is not None and shown_prev.shape == h_prev.shape:
         alt = net.step(shown_prev, x_vec)
     _check_result(span, t_, terms[-1], exact, alt, U, out)
+
+
+def _cannot_run(span: Span, exc: Exception) -> Finding:
+    """The document's model cannot run (sizes that do not fit, a g that does not apply): an error on this line."""
+    return Finding(span.line, "error", f"the document's model cannot run here: {exc}", "sizes")
 
 
 def _check_recurrence(span: Span, terms: list, t_: int, doc: Document, out: list[Finding]) -> None:
@@ -182,12 +229,15 @@ def check_claim(span: Span, rel, doc: Document, g: Nonlinearity | None, out: lis
         return
     if W.cols != len(doc.vocabulary):
         return
-    net = RNN(U, W, g)
-    h = net.run([doc.vocabulary.index(w) + 1 for w in words])[-1]
+    try:
+        h = RNN(U, W, g).run([doc.vocabulary.index(w) + 1 for w in words], digits=HISTORY_DIGITS)[-1]
+    except (ModelError, SequenceError, ValueError) as exc:
+        out.append(_cannot_run(span, exc))
+        return
     value = h[doc.states.index(tag)]
     level, text = compare_number(rel.rhs, value)
     best = doc.states[max(range(h.rows), key=lambda r: sp.N(h[r], 30))]
     extra = "" if best == tag else f"; the model's most probable tag is {best}"
-    msg = f"h_({tag},{t_}) = {nt.decimal_text(value, rel.rhs.places)}"
+    msg = f"h_({tag},{t_}) = {number_text(value, rel.rhs.places)}"
     out.append(Finding(span.line, level if not extra else "error",
                        (msg + " as shown" if level == "ok" else f"{msg}: {text}") + extra, "claim"))

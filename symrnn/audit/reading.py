@@ -8,7 +8,7 @@ from typing import Any
 import sympy as sp
 
 from symrnn import notation as nt
-from symrnn.latex.parse import ParseError, parse
+from symrnn.latex.parse import DEFAULT_LIMITS, Limits, ParseError, parse
 from symrnn.lecture25 import source as lecture
 
 
@@ -42,22 +42,48 @@ def split_top(text: str) -> list[str]:
     return [p.strip() for p in out]
 
 
-def read(source: str) -> list[Span]:
-    """Every math span of a Markdown text, parsed."""
-    spans = []
-    for eq in lecture.equations(source):
-        span = Span(eq.line, eq.text)
-        try:
-            span.expr = parse(eq.text, backend="none")
-        except ParseError as exc:
-            span.error = exc
-            for piece in split_top(eq.text):
-                try:
-                    span.pieces.append((piece, parse(piece, backend="none")))
-                except ParseError as inner:
-                    span.pieces.append((piece, inner))
-        spans.append(span)
+def read(source: str, limits: Limits = DEFAULT_LIMITS, found: list | None = None) -> list[Span]:
+    """Every math span of a Markdown text (or the spans ``found`` in it), parsed within ``limits`` (a text that
+    repeats is parsed once)."""
+    spans, seen = [], {}
+    for eq in lecture.equations(source) if found is None else found:
+        if eq.text not in seen:
+            seen[eq.text] = _parse(eq.text, limits)
+        first = seen[eq.text]
+        spans.append(Span(eq.line, eq.text, first.expr, first.error, list(first.pieces)))
     return spans
+
+
+def _parse(text: str, limits: Limits) -> Span:
+    """One span's reading; after an error, its chain read piece by piece."""
+    span = Span(0, text)
+    try:
+        span.expr = parse(text, limits=limits, backend="none")
+    except ParseError as exc:
+        span.error = exc
+        for piece in split_top(text):
+            try:
+                span.pieces.append((piece, parse(piece, limits=limits, backend="none")))
+            except ParseError as inner:
+                span.pieces.append((piece, inner))
+    return span
+
+
+def needs_worker(span: Span, worked: bool) -> bool:
+    """Whether a span's checks evaluate something (a worked step, a claim, a derivative, an update, a
+    distribution, a sum): those run in a bounded worker; the other checks only look at the expression's form."""
+    if worked:
+        return True
+    for rel in relations(span.expr) if span.error is None else ():
+        if not isinstance(rel, sp.Basic):
+            continue
+        if isinstance(rel, nt.Assign) or (isinstance(rel, nt.Approx) and isinstance(rel.lhs, nt.P)):
+            return True
+        if isinstance(rel, sp.Eq) and (isinstance(rel.lhs, nt.TotalDerivative) or isinstance(rel.rhs, nt.P)):
+            return True
+        if rel.atoms(sp.Sum, sp.Product):
+            return True
+    return False
 
 
 def relations(expr) -> list:

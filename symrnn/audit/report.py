@@ -12,34 +12,67 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from symrnn import notation as nt
+from symrnn.audit.bounded import BUDGET, guarded, one_line, run_span
 from symrnn.audit.consistency import check_arity
 from symrnn.audit.derivatives import check_derivative, check_update
 from symrnn.audit.findings import Finding, summary
 from symrnn.audit.indices import check_distribution, check_indices
 from symrnn.audit.model import Document, definitions, nonlinearity
-from symrnn.audit.numbers import check_claim, check_worked
-from symrnn.audit.reading import Span, read, relations
+from symrnn.audit.numbers import check_claim, check_worked, worked_time
+from symrnn.audit.reading import Span, needs_worker, read, relations
 from symrnn.audit.sizes import check_kinds, check_sizes
+from symrnn.core.budget import DEFAULT, Budget, SizeLimit, check_count, read_text
 from symrnn.latex.parse import ShapeMismatch
+from symrnn.latex.parse.tokens import Limits
 from symrnn.lecture25 import source as lecture
 from symrnn.models.nonlinearities import Nonlinearity
 
 
-def audit_text(source: str) -> list[Finding]:
-    """Every finding for a Markdown text, in line order."""
-    spans = read(source)
+def audit_text(source: str, budget: Budget = DEFAULT) -> list[Finding]:
+    """Every finding for a Markdown text, in line order, within ``budget`` (never an exception)."""
+    try:
+        check_count(len(source.encode("utf-8", "surrogatepass")), budget.max_bytes, "bytes", "--max-bytes")
+    except SizeLimit as exc:
+        return [Finding(1, "error", f"not checked: {exc}", BUDGET)]
+    out: list[Finding] = []
+    found = lecture.equations(source)
+    if len(found) > budget.max_spans:
+        out.append(Finding(found[budget.max_spans].line, "error", f"not checked from here: {len(found)} math spans, "
+                           f"more than the limit of {budget.max_spans} (--max-spans raises it)", BUDGET))
+    spans = read(source, Limits.from_budget(budget), found[:budget.max_spans])
     doc = Document(spans, source)
+    g = run_span(lambda: _model(doc), 1, budget, False, lambda f: out.append(f))
+    history: dict[int, Any] = {}
+    for span in spans:
+        found_here, history = run_span(lambda span=span, before=history: _span_work(span, doc, g, before),
+                                       span.line, budget, needs_worker(span, worked_time(span) is not None),
+                                       lambda f, span=span, before=history: ([f], _skipped(span, before)))
+        out.extend(found_here)
+    run_span(lambda: guarded("consistency", 1, out, check_arity, doc, out), 1, budget, False, out.append)
+    return sorted(out, key=lambda f: f.line)
+
+
+def _model(doc: Document) -> Nonlinearity | None:
+    """Fill in the document's definitions; its nonlinearity, or None when it defines none that can be used."""
     definitions(doc)
     try:
-        g = nonlinearity(doc)
+        return nonlinearity(doc)
     except (ValueError, TypeError):
-        g = None
+        return None
+
+
+def _span_work(span: Span, doc: Document, g: Nonlinearity | None, history: dict) -> tuple[list[Finding], dict]:
+    """One span's findings, and the worked steps' history after it (what a worker sends back)."""
     out: list[Finding] = []
-    history: dict[int, sp.Matrix] = {}
-    for span in spans:
-        _check_span(span, doc, g, out, history)
-    check_arity(doc, out)
-    return sorted(out, key=lambda f: f.line)
+    history = dict(history)
+    _check_span(span, doc, g, out, history)
+    return out, history
+
+
+def _skipped(span: Span, history: dict) -> dict:
+    """The history after a span whose checks were stopped: a worked step's state is then unknown."""
+    t_ = worked_time(span)
+    return history if t_ is None else {**history, t_: None}
 
 
 def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Finding],
@@ -51,22 +84,23 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
         out.append(Finding(span.line, "error", f"cannot be read: {span.error.reason} (at character "
                            f"{span.error.pos})", kind))
         return
+    line = span.line
     if span.error is not None:
-        check_worked(span, doc, g, out, history)
+        guarded("worked example", line, out, check_worked, span, doc, g, out, history)
         if len(out) == before:
             out.append(Finding(span.line, "error", f"cannot be read: {span.error.reason}", "syntax"))
         return
-    check_worked(span, doc, g, out, history)
+    guarded("worked example", line, out, check_worked, span, doc, g, out, history)
     for rel in relations(span.expr):
         if not isinstance(rel, sp.Basic):
             continue
-        check_sizes(span, rel, doc, out)
-        check_indices(span, rel, doc, out)
-        check_distribution(span, rel, doc, out)
-        check_update(span, rel, doc, out)
-        check_derivative(span, rel, doc, g, out)
-        check_claim(span, rel, doc, g, out, history)
-        check_kinds(span, rel, out)
+        guarded("sizes", line, out, check_sizes, span, rel, doc, out)
+        guarded("indices", line, out, check_indices, span, rel, doc, out)
+        guarded("distribution", line, out, check_distribution, span, rel, doc, out)
+        guarded("update", line, out, check_update, span, rel, doc, out)
+        guarded("derivative", line, out, check_derivative, span, rel, doc, g, out)
+        guarded("claim", line, out, check_claim, span, rel, doc, g, out, history)
+        guarded("kinds", line, out, check_kinds, span, rel, out)
     if len(out) == before:
         out.append(Finding(span.line, "ok", "read: " + _describe(span.expr), "equation"))
 
@@ -79,19 +113,23 @@ def _describe(expr) -> str:
     return "an expression"
 
 
-def audit_file(path: str | Path) -> list[Finding]:
-    """The findings for a Markdown file."""
-    return audit_text(Path(path).read_text(encoding="utf-8"))
+def audit_file(path: str | Path, budget: Budget = DEFAULT) -> list[Finding]:
+    """The findings for a Markdown file, read up to ``budget.max_bytes`` (a file that cannot be read is one error)."""
+    try:
+        source = read_text(path, budget)
+    except (SizeLimit, OSError) as exc:
+        return [Finding(1, "error", f"not checked: {one_line(exc) if isinstance(exc, OSError) else exc}", BUDGET)]
+    return audit_text(source, budget)
 
 
-def lecture_findings() -> list[Finding]:
+def lecture_findings(budget: Budget = DEFAULT) -> list[Finding]:
     """The audit of the bundled lecture, for ``symrnn build``'s report."""
-    return audit_text(lecture.text())
+    return audit_text(lecture.text(), budget)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Print the findings (a table, or JSON with ``--json``); exit 1 if any is an error."""
-    findings = audit_file(args.file)
+    findings = audit_file(args.file, getattr(args, "budget", None) or DEFAULT)
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
     else:

@@ -1,0 +1,92 @@
+"""Running the audit's checks within a :class:`symrnn.core.budget.Budget`: a check that runs out of time or memory,
+or fails unexpectedly, becomes a finding on its line, and the findings computed before it are kept.
+
+A span whose checks evaluate something (a worked step, a claim, a derivative, an update, a distribution) runs in a
+forked worker (:func:`symrnn.core.budget.run_bounded`: wall clock and address space); the other spans' checks are
+structural and run in-process under a wall-clock deadline (``SIGALRM``, in the main thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from symrnn.audit.findings import Finding
+from symrnn.core.budget import Budget, BudgetExceeded, MemoryLimit, TimeLimit, run_bounded
+
+BUDGET = "budget"
+INTERNAL = "internal"
+
+
+def one_line(exc: BaseException) -> str:
+    """``Name: first line of the message`` (at most 200 characters)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def guarded(name: str, line: int, out: list[Finding], fn: Callable, *args: Any) -> Any:
+    """``fn(*args)``; an unexpected exception becomes a warning naming the check ``name`` (the budget's own
+    exceptions, running out of memory and nesting too deeply pass through, to be reported by :func:`run_span`)."""
+    try:
+        return fn(*args)
+    except (BudgetExceeded, MemoryError, RecursionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of a check is reported, never a traceback
+        out.append(Finding(line, "warning", f"not checked: the {name} check failed ({one_line(exc)})", INTERNAL))
+        return None
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, what: str) -> Iterator[None]:
+    """Raise :class:`TimeLimit` in this (main) thread after ``seconds``; elsewhere, no deadline."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):  # noqa: ARG001 - the signal handler's signature
+        raise TimeLimit(f"{what} ran past the limit of {seconds:g} s and was stopped (--seconds raises it)")
+
+    outer, started = signal.getitimer(signal.ITIMER_REAL)[0], time.monotonic()  # a caller's own timer, if any
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
+
+
+def budget_finding(line: int, exc: BudgetExceeded, budget: Budget) -> Finding:
+    """The finding for a piece of work stopped by the budget."""
+    if isinstance(exc, TimeLimit):
+        why = f"ran past the limit of {budget.seconds:g} s (--seconds raises it)"
+    elif isinstance(exc, MemoryLimit):
+        why = f"needed more than {budget.memory_mb} MB (--memory-mb raises it)"
+    else:
+        why = str(exc)
+    return Finding(line, "warning", f"not checked: {why}", BUDGET)
+
+
+def run_span(work: Callable[[], Any], line: int, budget: Budget, in_worker: bool, fallback: Any) -> Any:
+    """``work()`` within the budget: in a forked worker or in-process under a deadline.  Out of budget or failing
+    unexpectedly, ``fallback(finding)`` is returned instead."""
+    what = f"the checks of line {line}"
+    try:
+        if in_worker:
+            return run_bounded(work, budget=budget, what=what)
+        with deadline(budget.seconds, what):
+            return work()
+    except BudgetExceeded as exc:
+        return fallback(budget_finding(line, exc, budget))
+    except MemoryError:
+        return fallback(budget_finding(line, MemoryLimit(), budget))
+    except RecursionError:
+        return fallback(budget_finding(line, BudgetExceeded("nested too deeply to evaluate"), budget))
+    except Exception as exc:  # noqa: BLE001 - never a traceback
+        return fallback(Finding(line, "warning", f"not checked: {one_line(exc)}", INTERNAL))
