@@ -5,19 +5,47 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from symrnn.core.cache import ProofCache, default_folder
-from symrnn.core.progress import display
-from symrnn.core.schedule import default_jobs, verify_all
-from symrnn.core.verify import Result
-from symrnn.documents import build as build_mod
-from symrnn.lecture25 import SECTIONS
-from symrnn.lecture25 import derivations as build_derivations
-from symrnn.models import nonlinearities, pos_tagging
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised from the signal handler so that ``finally`` blocks and context managers clean up."""
+
+
+def _terminate(signum: int, _frame) -> None:
+    raise Terminated(f"terminated by signal {signum}")
+
+
+def _as_command() -> bool:
+    return bool(sys.argv) and Path(sys.argv[0]).name in ("symrnn", "__main__.py")
+
+
+if _as_command():  # run as the command (not imported by a program): SIGTERM ends it quietly from the start
+    signal.signal(signal.SIGTERM, _terminate)
+try:  # importing SymPy takes a second or more: Ctrl-C or SIGTERM then end the command quietly too
+    from symrnn.core.budget import DEFAULT, Budget, BudgetExceeded, SizeLimit, check_count, run_bounded
+    from symrnn.core.cache import ProofCache, default_folder
+    from symrnn.core.progress import display
+    from symrnn.core.schedule import default_jobs, verify_all
+    from symrnn.core.verify import Result
+    from symrnn.documents import build as build_mod
+    from symrnn.lecture25 import SECTIONS
+    from symrnn.lecture25 import derivations as build_derivations
+    from symrnn.models import nonlinearities, pos_tagging
+except (KeyboardInterrupt, Terminated) as exc:
+    if not _as_command():
+        raise
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    sys.stderr.write(f"symrnn: error: {'interrupted' if interrupted else exc}\n")
+    os._exit(130 if interrupted else 143)
+
+#: Exit statuses (documented in the README, "Limits and exit statuses").
+OK, FAILED, USAGE, BUDGET, INTERNAL, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 4, 130, 143
+
 
 
 def _table(results: Sequence[Result], width: int = 72) -> str:
@@ -34,13 +62,57 @@ def _cache(args: argparse.Namespace) -> ProofCache | None:
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    if args.jobs is not None and args.jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     return args.jobs or default_jobs()
+
+
+def count(low: int = 1, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``low..high`` (argparse names the option in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text[:40]!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {value}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
+
+
+def positive(text: str) -> float:
+    """An argparse type: a finite number greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {text[:40]!r}")
+    return value
+
+
+def _budget(args: argparse.Namespace) -> Budget:
+    """The command's one budget: the defaults, overridden by whichever of its budget options were given."""
+    names = ("seconds", "memory_mb", "max_bytes", "max_words")
+    return DEFAULT.override(**{n: getattr(args, n, None) for n in names})
+
+
+def _budget_options(p: argparse.ArgumentParser, *names: str) -> None:
+    helps = {"seconds": ("--seconds", positive, "S", f"wall clock for the bounded work (default {DEFAULT.seconds:g})"),
+             "memory_mb": ("--memory-mb", count(16), "MB",
+                           f"memory of the bounded worker (default {DEFAULT.memory_mb})"),
+             "max_bytes": ("--max-bytes", count(1), "N", f"largest input file (default {DEFAULT.max_bytes})"),
+             "max_words": ("--max-words", count(1), "N", f"most words to tag (default {DEFAULT.max_words})")}
+    for name in names:
+        flag, kind, metavar, text = helps[name]
+        p.add_argument(flag, dest=name, type=kind, default=None, metavar=metavar, help=text)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    build_mod.writable_folder(args.out, "--out")  # before the work: an unwritable folder fails at once
     res = build_mod.build(Path(args.out), args.section, args.seed, make_pdf=not args.no_pdf, jobs=_jobs(args),
                           cache=_cache(args), progress=display(args.quiet, label="symrnn build"))
     failed = [r for r in res.results if not r.passed]
@@ -79,7 +151,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def _speed_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
+    p.add_argument("--jobs", type=count(1, 256), default=None, metavar="N",
                    help=f"worker processes (default: the number of cores, here {default_jobs()}; 1: in this process)")
     p.add_argument("--cache", metavar="DIR", help=f"proof cache folder (default: {default_folder()})")
     p.add_argument("--no-cache", action="store_true", help="run every check; neither read nor write the cache")
@@ -88,12 +160,14 @@ def _speed_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_tag(args: argparse.Namespace) -> int:
     """Tag a sentence with the RNN and with exact belief propagation; a table or JSON."""
-    if not 0 <= args.places <= 12:
-        raise ValueError(f"--places must be between 0 and 12, got {args.places}")
+    budget = args.budget
+    words = args.words or list(pos_tagging.SENTENCE)
+    check_count(len(words), budget.max_words, "words", "--max-words")
     g = nonlinearities.get(args.g)
     model = pos_tagging.hmm(pos_tagging.parse_prior(args.prior) if args.prior else None)
-    words = args.words or list(pos_tagging.SENTENCE)
-    rows = pos_tagging.tag(words, g=g, model=model)
+    model.encode(list(words))  # an unknown word is refused here, before the bounded work
+    rows = run_bounded(pos_tagging.tag, words, g=g, model=model, max_words=budget.max_words, budget=budget,
+                       what=f"tagging {len(words)} words")
     if args.json:
         print(pos_tagging.as_json(rows, model, g))
         return 0
@@ -109,9 +183,6 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     from symrnn.models.nonlinearities import resolve
     from symrnn.numeric.threeway import three_way
 
-    for name, value in (("--n", args.n), ("--d", args.d), ("--T", args.steps), ("--batch", args.batch)):
-        if not 1 <= value <= 512:
-            raise ValueError(f"{name} must be between 1 and 512, got {value}")
     makers = {"rnn": lambda: cells.rnn(args.n, args.d if args.d != 3 else args.n + 1, args.g),
               "elman": lambda: cells.elman(args.n, args.d), "gru": lambda: cells.gru(args.n, args.d),
               "lstm": lambda: lstm.standard_lstm(args.n, args.d), "lstm-lecture": lambda: lstm.lecture_lstm(args.n)}
@@ -145,7 +216,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="verify every section and write the derivation document")
     b.add_argument("--out", default=str(build_mod.DEFAULT_OUT), help="output folder (default: ./build)")
     b.add_argument("--section", action="append", choices=list(SECTIONS), help="only this section (repeatable)")
-    b.add_argument("--seed", type=int, default=0, help="seed for the random spot checks")
+    b.add_argument("--seed", type=count(0), default=0, help="seed for the random spot checks (default 0)")
     b.add_argument("--no-pdf", action="store_true", help="skip the PDF even when latexmk is available")
     _speed_options(b)
     b.set_defaults(func=cmd_build)
@@ -153,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="run every check and print a table")
     v.add_argument("--section", action="append", choices=list(SECTIONS), help="only this section (repeatable)")
     v.add_argument("--json", action="store_true", help="print the results as JSON")
-    v.add_argument("--seed", type=int, default=0, help="seed for the random spot checks")
+    v.add_argument("--seed", type=count(0), default=0, help="seed for the random spot checks (default 0)")
     _speed_options(v)
     v.set_defaults(func=cmd_verify)
 
@@ -173,37 +244,98 @@ def parser() -> argparse.ArgumentParser:
     tg.add_argument("--prior", metavar="P1,P2,P3",
                     help="initial distribution of the exact model, as fractions over "
                          f"{', '.join(pos_tagging.TAGS)} (default: uniform)")
-    tg.add_argument("--places", type=int, default=2, help="decimals shown (default: 2)")
+    tg.add_argument("--places", type=count(0, 12), default=2, help="decimals shown, 0..12 (default: 2)")
+    _budget_options(tg, "seconds", "memory_mb", "max_words")
     tg.set_defaults(func=cmd_tag)
     from symrnn.audit import register
 
-    register(sub)
+    _budget_options(register(sub), "seconds", "memory_mb", "max_bytes")
 
     gc = sub.add_parser("gradcheck", help="verify BPTT for a recurrent cell: exact (50 digits) and finite differences")
     gc.add_argument("cell", choices=["rnn", "elman", "gru", "lstm", "lstm-lecture"], help="the recurrent cell")
-    gc.add_argument("--n", type=int, default=4, help="state size N (default 4)")
-    gc.add_argument("--d", type=int, default=3, help="input size (default 3; the lecture's RNN uses N+1, its LSTM N)")
-    gc.add_argument("--T", dest="steps", type=int, default=8, help="sequence length T (default 8)")
+    size = count(1, 512)
+    gc.add_argument("--n", type=size, default=4, help="state size N, 1..512 (default 4)")
+    gc.add_argument("--d", type=size, default=3, help="input size (default 3; the lecture's RNN uses N+1, its LSTM N)")
+    gc.add_argument("--T", dest="steps", type=size, default=8, help="sequence length T, 1..512 (default 8)")
     gc.add_argument("--g", default="lecture", help="nonlinearity of the rnn cell, from the table (default lecture)")
     gc.add_argument("--loss", choices=["cross-entropy", "squared-error"], default=None,
                     help="default: cross-entropy for a softmax rnn, squared error otherwise")
-    gc.add_argument("--batch", type=int, default=2)
-    gc.add_argument("--seed", type=int, default=0)
-    gc.add_argument("--max-entries", type=int, default=200, help="finite differences on at most this many entries")
+    gc.add_argument("--batch", type=size, default=2, help="batch size, 1..512 (default 2)")
+    gc.add_argument("--seed", type=count(0), default=0, help="seed (default 0)")
+    gc.add_argument("--max-entries", type=count(1, DEFAULT.max_entries), default=200,
+                    help="finite differences on at most this many entries (default 200)")
     gc.set_defaults(func=cmd_gradcheck)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+class _PipeGuard:
+    """``sys.stdout`` that swallows a closed pipe (the reader stopped: ``| head``) so the exit status stays the one
+    the command computed; later output goes to the null device."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.closed_by_reader = stream, False
+
+    def _guard(self, action: Callable[[], object], default: object) -> object:
+        if self.closed_by_reader:
+            return default
+        try:
+            return action()
+        except BrokenPipeError:
+            self.closed_by_reader = True
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            return default
+
+    def write(self, text: str) -> int:
+        return self._guard(lambda: self.stream.write(text), len(text))
+
+    def flush(self) -> None:
+        self._guard(self.stream.flush, None)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def _error(message: object, status: int) -> int:
+    text = " ".join(str(message).split()) or type(message).__name__
+    print(f"symrnn: error: {text[:400]}", file=sys.stderr)
+    return status
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
-        return args.func(args)
-    except BrokenPipeError:  # the reader stopped early (symrnn tag --json | head): not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (ValueError, KeyError, OSError) as exc:
-        print(f"symrnn {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        status = args.func(args)
+        sys.stdout.flush()
+        return status
+    except SizeLimit as exc:
+        return _error(exc, USAGE)
+    except BudgetExceeded as exc:
+        return _error(exc, BUDGET)
+    except MemoryError:
+        return _error("out of memory (--memory-mb bounds the worker; a smaller input needs less)", BUDGET)
+    except RecursionError:
+        return _error("input nested too deeply", USAGE)
+    except (ValueError, KeyError, OSError) as exc:  # ModelError, InputError, unreadable files, unknown names
+        return _error(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc, USAGE)
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: still one line, no traceback
+        return _error(f"internal error ({type(exc).__name__}: {exc}); please report it", INTERNAL)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every outcome is an exit status (README, "Limits and exit statuses"), never a traceback."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    stdout = sys.stdout
+    sys.stdout = _PipeGuard(stdout)
+    try:
+        args = parser().parse_args(argv)
+        args.budget = _budget(args)
+        return _run(args)
+    except KeyboardInterrupt:
+        return _error("interrupted", INTERRUPTED)
+    except Terminated as exc:
+        return _error(exc, TERMINATED)
+    finally:
+        sys.stdout = stdout
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

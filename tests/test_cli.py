@@ -137,8 +137,10 @@ def test_a_reader_that_stops_early_is_not_an_error():
 
 
 def test_jobs_must_be_positive(capsys):
-    assert cli.main(["verify", "--section", "hmm", "--jobs", "0"]) == 2
-    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["verify", "--section", "hmm", "--jobs", "0"])
+    assert exc.value.code == 2
+    assert "argument --jobs: must be between 1 and 256, got 0" in capsys.readouterr().err
 
 
 def test_cache_path_follows_xdg(tmp_path, monkeypatch, capsys):

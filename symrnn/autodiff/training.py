@@ -213,7 +213,7 @@ class Compiled:
             raise MissingParameterError(f"params must map parameter names to arrays, got {type(params).__name__}")
         names = [p.name for p in self.cell.params]
         missing = [n for n in names if n not in params]
-        unknown = sorted(set(params) - set(names))
+        unknown = sorted(set(params) - set(names), key=repr)  # keys of any type: never compared with each other
         if missing or unknown:
             raise MissingParameterError(
                 f"cell {self.cell.name!r} takes parameters {names}"
@@ -225,14 +225,17 @@ class Compiled:
         batched = xs.ndim == 3
         if xs.ndim == 2:
             xs = xs[:, :, None]
-        if xs.ndim != 3 or xs.shape[1] != self.cell.n_input or xs.shape[0] < 1:
-            raise ShapeError(f"inputs must be (T, D, B) or (T, D) with D = {self.cell.n_input} and T >= 1, "
+        if xs.ndim != 3 or xs.shape[1] != self.cell.n_input or xs.shape[0] < 1 or xs.shape[2] < 1:
+            raise ShapeError(f"inputs must be (T, D, B) or (T, D) with D = {self.cell.n_input}, T >= 1, B >= 1; "
                              f"got shape {np.shape(inputs)}")
         return np.ascontiguousarray(xs), batched
 
     def _targets(self, targets, T: int, B: int, batched: bool) -> np.ndarray:  # noqa: N803
         n = self.cell.n_state
-        arr = np.asarray(targets)
+        try:
+            arr = np.asarray(targets)
+        except Exception as exc:  # noqa: BLE001 - ragged lists and the like
+            raise ShapeError(f"targets is not an array: {exc}") from None
         if arr.dtype.kind in "iu":
             if self.loss_kind != CROSS_ENTROPY:
                 raise TargetError(f"integer targets are class indices, for cross-entropy; {self.bptt.loss.name} "
@@ -268,7 +271,7 @@ class Compiled:
             if len(states) != 1:
                 raise InputError(f"cell {self.cell.name!r} has states {list(states)}: give h0 as a dict")
             h0 = {states[0]: h0}
-        unknown = sorted(set(h0) - set(states))
+        unknown = sorted(set(h0) - set(states), key=repr)
         if unknown:
             raise InputError(f"h0 names unknown states {unknown}; the cell's states are {list(states)}")
         out = []

@@ -28,6 +28,24 @@ from symrnn.lecture25 import derivations as build_derivations
 DEFAULT_OUT = Path("build")
 
 
+class OutputError(OSError):
+    """An output folder cannot be created or written."""
+
+
+def writable_folder(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Create ``path`` if missing and prove it writable (a temporary file, removed) before any work starts; an
+    :class:`OutputError` naming ``option`` otherwise."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".symrnn-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"{option} {folder}: cannot write there ({exc.strerror or exc})") from None
+    return folder
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
     path = Path(path)
@@ -105,8 +123,7 @@ def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: 
     """Verify the sections and write ``name.md``, ``name.tex``, ``name.pdf`` (with latexmk) and ``report.json``.
 
     ``jobs`` worker processes verify the steps (1: in this process); ``cache`` keeps verdicts between builds."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out)
     ders = build_derivations(list(sections) if sections else None, seed)
     results = verify_all(ders, seed, jobs, cache, progress, {d.section: SECTIONS[d.section] for d in ders})
     res = BuildResult(results)
