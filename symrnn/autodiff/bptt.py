@@ -24,6 +24,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
 from symrnn.autodiff import matcalc
+from symrnn.autodiff.scalar_reverse import gradient, jacobian_row
 from symrnn.models.cells import Cell
 from symrnn.models.losses import Loss, Ratio
 from symrnn.numeric import finite_difference as fd
@@ -125,6 +126,13 @@ def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: M
     ``mode="sympy"``: explicit SymPy matrices (symbolic entries allowed); ``mode="mpmath"``/``"numpy"``: NumPy
     arrays of mpmath numbers or floats, evaluated node by node (a reference evaluator, not the fast generated code).
     """
+    if mode == "sympy":
+        return _run_without_zeros(b, params, xs, ys, h0)
+    return _run(b, params, xs, ys, h0, mode)
+
+
+def _run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: Mapping[str, object],
+         mode: str, rho_end: Mapping[str, object] | None = None) -> Run:
     cell = b.cell
     T = len(xs)  # noqa: N806
     if mode == "sympy":
@@ -141,8 +149,7 @@ def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: M
     for time in range(1, T + 1):
         h, y = states[time][cell.output], ys[time - 1]
         total = total + (b.loss.term(h, y) if mode == "sympy" else _numeric_term(b.loss, h, y, mode))
-    zero = {s: (sp.zeros(cell.n_state, 1) if mode == "sympy" else 0 * states[0][s]) for s in cell.states}
-    rhos = zero
+    rhos = dict(rho_end) if rho_end is not None else {s: 0 * states[0][s] for s in cell.states}
     grads: dict[str, object] = {}
     deltas: list[dict[str, object]] = [{} for _ in range(T)]
     for time in range(T, 0, -1):
@@ -158,13 +165,82 @@ def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: M
     return Run(states, deltas, total, grads)
 
 
+def _run_without_zeros(b: BPTT, params, xs, ys, h0) -> Run:
+    """:func:`run` on SymPy matrices, with rho_T = 0 and the targets' zeros placeholders until the end.
+
+    SymPy's ``0 * e`` asks whether ``e`` is finite, and on a large unrolled expression that query walks it as a
+    tree (through sign tests that collect its free symbols): minutes for a softmax RNN at N=3, T=3.  The
+    placeholders are replaced by 0 afterwards with :func:`without_placeholders`, which gives the same result.
+    """
+    zeros: list[sp.Dummy] = []
+
+    def hold(m: sp.Matrix) -> sp.Matrix:
+        def entry(e):
+            if e == 0:
+                zeros.append(sp.Dummy("zero"))
+                return zeros[-1]
+            return e
+        return m.applyfunc(entry)
+
+    n = b.cell.n_state
+    out = _run(b, params, xs, [hold(y) for y in ys], h0, "sympy", {s: hold(sp.zeros(n, 1)) for s in b.cell.states})
+    drop = dict.fromkeys(zeros, sp.S.Zero)
+    mats = [*(m for st in out.states for m in st.values()), *(m for d in out.deltas for m in d.values()),
+            *out.grads.values()]
+    flat = without_placeholders([out.loss, *(e for m in mats for e in m)], drop)
+    loss, it = flat[0], iter(flat[1:])
+
+    def rebuilt(m: sp.Matrix) -> sp.Matrix:
+        return sp.Matrix(m.rows, m.cols, [next(it) for _ in range(len(m))])
+    states = [{k: rebuilt(m) for k, m in st.items()} for st in out.states]
+    deltas = [{k: rebuilt(m) for k, m in d.items()} for d in out.deltas]
+    return Run(states, deltas, loss, {k: rebuilt(m) for k, m in out.grads.items()})
+
+
+def without_placeholders(exprs: Sequence[sp.Expr], zeros: Mapping[sp.Basic, sp.Expr]) -> list[sp.Expr]:
+    """Substitute 0 for the placeholders, each distinct node once: a product with a factor 0 is 0 without asking
+    SymPy whether its other factors are finite (they are: finite functions of finite values), sums drop zeros."""
+    done: dict = dict(zeros)
+    stack = [(e, False) for e in exprs]
+    while stack:
+        node, ready = stack.pop()
+        if node in done:
+            continue
+        if not node.args:
+            done[node] = node
+        elif not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in done)
+        else:
+            args = [done[a] for a in node.args]
+            if all(new is old for new, old in zip(args, node.args)):
+                done[node] = node
+            elif node.is_Mul and any(a == 0 for a in args):
+                done[node] = sp.S.Zero
+            elif node.is_Add:
+                done[node] = sp.Add(*[a for a in args if a != 0])
+            else:
+                done[node] = node.func(*args)
+    return [done[e] for e in exprs]
+
+
+_TERMS: dict = {}
+
+
+def _term_function(loss: Loss, rows: int, mode: str):
+    """The loss term of one column as a function of its entries, lambdified once per (loss, size, mode)."""
+    key = (id(loss), rows, mode)
+    if key not in _TERMS or _TERMS[key][0] is not loss:
+        hv = [sp.Symbol(f"_h{i}_0") for i in range(rows)]
+        yv = [sp.Symbol(f"_y{i}_0") for i in range(rows)]
+        _TERMS[key] = (loss, sp.lambdify([*hv, *yv], loss.term(sp.Matrix(hv), sp.Matrix(yv)), modules=mode))
+    return _TERMS[key][1]
+
+
 def _numeric_term(loss: Loss, h, y, mode: str):
-    hv = sp.Matrix(h.shape[0], h.shape[1], lambda i, j: sp.Symbol(f"_h{i}_{j}"))
-    yv = sp.Matrix(y.shape[0], y.shape[1], lambda i, j: sp.Symbol(f"_y{i}_{j}"))
+    f = _term_function(loss, h.shape[0], mode)
     total = 0
     for col in range(h.shape[1]):
-        expr = loss.term(hv[:, col], yv[:, col])
-        f = sp.lambdify([*hv[:, col], *yv[:, col]], expr, modules=mode)
         total = total + f(*h[:, col], *y[:, col])
     return total
 
@@ -274,7 +350,8 @@ def _mp_case(case: Case) -> tuple[dict, list, list, dict]:
 def total_state_gradients(cell: Cell, loss: Loss, case: Case) -> list[sp.Matrix]:
     """``dL/dh_t`` for t = 1..T by direct differentiation: the loss from step t on, as a function of h_t.
 
-    Independent of the recursion: only the cell's forward step and sp.diff are used (small T only).
+    Independent of the recursion: only the cell's forward step and scalar reverse-mode differentiation
+    (:mod:`symrnn.autodiff.scalar_reverse`) are used (small T only).
     """
     step = cell.step(t)
     states = [dict(case.h0)]
@@ -288,7 +365,7 @@ def total_state_gradients(cell: Cell, loss: Loss, case: Case) -> list[sp.Matrix]
         for later in range(time + 1, len(case.xs) + 1):
             cur = forward_states(cell, step, case, cur, later)
             tail += loss.term(cur[cell.output], case.ys[later - 1])
-        grad = sp.Matrix([sp.diff(tail, s) for s in free])
+        grad = sp.Matrix(gradient(tail, list(free)))
         out.append(grad.xreplace(dict(zip(free, states[time][cell.output]))))
     return out
 
@@ -300,7 +377,8 @@ def forward_states(cell: Cell, step, case: Case, prev: dict, time: int) -> dict:
 
 
 def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
-    """One step, proved at entry level: the derived products against sp.diff of ``l(F) + sum_s rho_s^T F_s``.
+    """One step, proved at entry level: the derived products against direct differentiation (scalar reverse mode,
+    :mod:`symrnn.autodiff.scalar_reverse`) of ``l(F) + sum_s rho_s^T F_s``.
 
     Returns ``(what, derived, reference)`` for the recurrent part of every state and every parameter.
     """
@@ -317,20 +395,25 @@ def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
     phi = b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])
     out = []
     for s in cell.states:
-        ref = sp.Matrix([sp.diff(phi, e) for e in prev[s]])
-        out.append((f"rho_{s}", matcalc.explicit(b.recurrent[s], vals), ref))
+        out.append((f"rho_{s}", matcalc.explicit(b.recurrent[s], vals), jacobian_row(phi, prev[s])))
     for name, m in params.items():
-        ref = sp.Matrix([[sp.diff(phi, m[r, c]) for c in range(m.cols)] for r in range(m.rows)])
-        out.append((name, matcalc.explicit(b.param_grads[name], vals), ref))
+        out.append((name, matcalc.explicit(b.param_grads[name], vals), jacobian_row(phi, m)))
     return out
 
 
 def whole_identities(b: BPTT, case: Case) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
-    """``(name, BPTT's dL/dtheta, sp.diff of the unrolled loss)`` for every parameter (small T only)."""
+    """``(name, BPTT's dL/dtheta, direct dL/dtheta)`` for every parameter (small T only).
+
+    The direct gradient differentiates the unrolled loss as one scalar expression, by reverse mode over its graph
+    (:mod:`symrnn.autodiff.scalar_reverse`): independent of the matrix-level derivation being checked.
+    """
     cell = b.cell
     run_ = run(b, case.params, case.xs, case.ys, case.h0)
     total = unrolled_loss(cell, b.loss, case.params, case.xs, case.ys, case.h0)
-    return [(name, run_.grads[name], m.applyfunc(lambda e: sp.diff(total, e))) for name, m in case.params.items()]
+    flat = [e for m in case.params.values() for e in m]
+    direct = iter(gradient(total, flat))
+    return [(name, run_.grads[name], sp.Matrix(m.rows, m.cols, [next(direct) for _ in range(len(m))]))
+            for name, m in case.params.items()]
 
 
 def gradient_at(b: BPTT, case: Case, digits: int = 60) -> dict[str, sp.Matrix]:

@@ -15,6 +15,7 @@ import sympy as sp
 
 from symrnn import notation as nt
 from symrnn.autodiff import bptt, matcalc
+from symrnn.autodiff.scalar_reverse import gradient, jacobian_row
 from symrnn.core.derivation import Evidence, Identity, Outcome
 from symrnn.models import cells, losses, pos_tagging
 from symrnn.numeric.binding import bind
@@ -49,9 +50,9 @@ def local(seed: int) -> Iterator[Identity]:
 
 
 def whole(seed: int) -> Iterator[Identity]:
-    """The whole gradient against sp.diff of the unrolled loss, T = 3, with symbolic weights: N = 2 and 3, and N = 2
-    for the GRU (at N = 3 its 57 weights and 27 gate atoms expand past the zero test's size limit; bptt-exact covers
-    it at N = 4, T = 16)."""
+    """The whole gradient against direct (scalar reverse-mode) differentiation of the unrolled loss, T = 3, with
+    symbolic weights: N = 2 and 3, and N = 2 for the GRU (at N = 3 its 57 weights and 27 gate atoms expand past the
+    zero test's size limit; bptt-exact covers it at N = 4, T = 16)."""
     rng = random.Random(seed)
     for label, make, loss in subjects():
         for n in (2,) if "GRU" in label else (2, 3):
@@ -82,7 +83,7 @@ def lecture_u_formula(seed: int, corrected: bool) -> tuple[sp.Matrix, sp.Matrix]
     run = bptt.run(b, case.params, case.xs, case.ys, case.h0)
     total = bptt.unrolled_loss(cell, loss, case.params, case.xs, case.ys, case.h0)
     U = case.params["U"]  # noqa: N806
-    direct = sp.Matrix(2, 2, lambda r, c: sp.diff(total, U[r, c]))
+    direct = jacobian_row(total, U)
     formula = sp.zeros(2, 2)
     held = nt.entry_vector("hheld", 2, positive=False)  # h_{t-1} held fixed: the partial derivative
     for time in range(1, len(case.xs) + 1):
@@ -116,8 +117,10 @@ def deep_network(seed: int) -> Iterator[Identity]:
         shared = {e: v for layer in range(3) for name in case.params
                   for e, v in zip(copies[layer][name], case.params[name])}
         run = bptt.run(bptt.derive(cell, loss), case.params, case.xs, case.ys, case.h0)
+        flat = [e for layer in range(3) for name in case.params for e in copies[layer][name]]
+        direct = dict(zip(flat, gradient(total, flat)))
         for name, m in case.params.items():
-            layered = sp.Matrix([[sp.Add(*[sp.diff(total, copies[layer][name][r, c]) for layer in range(3)])
+            layered = sp.Matrix([[sp.Add(*[direct[copies[layer][name][r, c]] for layer in range(3)])
                                   .xreplace(shared) for c in range(m.cols)] for r in range(m.rows)])
             yield Identity(run.grads[name], layered, simplifier="atoms", trials=1,
                            label=f"{label}, T=3, dL/d{name}")

@@ -86,7 +86,7 @@ def _the_recursion(seed: int, lecture_rnn: bptt.BPTT) -> list[Step]:
              "u_{j,i} is used at every step; each use adds its effect through every h_{k,t} it touches "
              "(h_{t-1} held fixed in the partial derivative).",
              Instances(lambda: [Identity(*checks.lecture_u_formula(seed, True), simplifier="atoms", trials=2,
-                                         label="lecture RNN, N=2, T=2")], "the corrected sum vs sp.diff"),
+                                         label="lecture RNN, N=2, T=2")], "the sum vs direct differentiation"),
              lecture=r"\frac{d\mathfrak{L}}{du_{j,i}} = \sum_{t=1}^{T}",
              lecture_note="The lecture sums dL/dh_{i,t} dh_{i,t}/du_{j,i}: but u_{j,i} carries h_{i,t-1} into row j, "
                           "so the index on h must be j for an entrywise g, and for the lecture's own softmax g it "
@@ -108,7 +108,7 @@ def _the_whole_gradient(seed: int, lecture_rnn: bptt.BPTT) -> list[Step]:
              "For T = 3 the loss is expanded into one expression of the weights and differentiated directly; "
              "BPTT gives the same gradient for every weight of every cell (symbolic weights: an algebraic "
              "identity; N = 2 and 3, and N = 2 for the GRU).",
-             Instances(lambda: checks.whole(seed), "BPTT vs sp.diff of the unrolled loss")),
+             Instances(lambda: checks.whole(seed), "BPTT vs direct differentiation of the unrolled loss")),
         Step("bptt-exact", "Large sizes, 50 digits",
              eq(D(LOSS, W), sp.Sum(mul(lecture_rnn.param_grads["W"]), (t, 1, T))),
              "At N = 16 and T = 64 the expressions are too large to expand, but evaluating the recursion at a "
