@@ -25,6 +25,7 @@ from sympy.matrices.expressions import MatrixExpr
 from symrnn import notation as nt
 from symrnn.autodiff import matcalc
 from symrnn.autodiff.scalar_reverse import gradient, jacobian_row
+from symrnn.core.zerotest import substitute
 from symrnn.models.cells import Cell
 from symrnn.models.losses import Loss, Ratio
 from symrnn.numeric import finite_difference as fd
@@ -200,28 +201,15 @@ def _run_without_zeros(b: BPTT, params, xs, ys, h0) -> Run:
 def without_placeholders(exprs: Sequence[sp.Expr], zeros: Mapping[sp.Basic, sp.Expr]) -> list[sp.Expr]:
     """Substitute 0 for the placeholders, each distinct node once: a product with a factor 0 is 0 without asking
     SymPy whether its other factors are finite (they are: finite functions of finite values), sums drop zeros."""
-    done: dict = dict(zeros)
-    stack = [(e, False) for e in exprs]
-    while stack:
-        node, ready = stack.pop()
-        if node in done:
-            continue
-        if not node.args:
-            done[node] = node
-        elif not ready:
-            stack.append((node, True))
-            stack.extend((a, False) for a in node.args if a not in done)
-        else:
-            args = [done[a] for a in node.args]
-            if all(new is old for new, old in zip(args, node.args)):
-                done[node] = node
-            elif node.is_Mul and any(a == 0 for a in args):
-                done[node] = sp.S.Zero
-            elif node.is_Add:
-                done[node] = sp.Add(*[a for a in args if a != 0])
-            else:
-                done[node] = node.func(*args)
-    return [done[e] for e in exprs]
+    return substitute(exprs, dict(zeros), rebuild=_zero_aware)
+
+
+def _zero_aware(node: sp.Basic, args: list) -> sp.Basic:
+    if node.is_Mul and any(a == 0 for a in args):
+        return sp.S.Zero
+    if node.is_Add:
+        return sp.Add(*[a for a in args if a != 0])
+    return node.func(*args)
 
 
 _TERMS: dict = {}

@@ -275,11 +275,12 @@ def atom_symbols(atoms: dict[sp.Expr, int], canonical: bool) -> dict:
     return mapping
 
 
-def substitute(exprs: Sequence[sp.Expr], mapping: dict) -> list[sp.Expr]:
+def substitute(exprs: Sequence[sp.Expr], mapping: dict, rebuild=None) -> list[sp.Expr]:
     """``[e.xreplace(mapping) for e in exprs]``, visiting each distinct subexpression once.
 
     ``xreplace`` walks the expression as a tree, so a subexpression shared by many others is rebuilt every time it is
-    met; here each node is rebuilt once (with ``node.func(*args)``, as ``xreplace`` does), so the result is the same.
+    met; here each node is rebuilt once (with ``node.func(*args)``, as ``xreplace`` does, or ``rebuild(node, args)``
+    when given), so the result is the same.
     """
     done: dict = {}
     stack = [(e, False) for e in exprs]
@@ -298,8 +299,10 @@ def substitute(exprs: Sequence[sp.Expr], mapping: dict) -> list[sp.Expr]:
             stack.extend((a, False) for a in node.args if a not in done)
         else:
             args = [done[a] for a in node.args]
-            changed = any(new is not old for new, old in zip(args, node.args))
-            done[node] = node.func(*args) if changed else node
+            if not any(new is not old for new, old in zip(args, node.args)):
+                done[node] = node
+            else:
+                done[node] = rebuild(node, args) if rebuild else node.func(*args)
     return [done[e] for e in exprs]
 
 
