@@ -335,7 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(exc, TERMINATED)
     finally:
         sys.stdout = stdout
-        signal.signal(signal.SIGTERM, previous)
+        if _as_command():  # the outcome is decided: a signal during the interpreter's exit must not change it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

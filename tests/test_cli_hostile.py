@@ -185,7 +185,7 @@ def test_a_signal_ends_a_build_cleanly(tmp_path, sig, status):
 
 
 @pytest.mark.parametrize(("sig", "status", "delay"), [(signal.SIGINT, 130, 0.3), (signal.SIGINT, 130, 1.0),
-                                                      (signal.SIGTERM, 143, 1.5)])
+                                                      (signal.SIGTERM, 143, 0.8)])
 def test_a_signal_while_starting_up_is_quiet(sig, status, delay):
     """Ctrl-C or SIGTERM while SymPy is still importing: the same one line and status, no traceback."""
     proc = _start(["tag"])
