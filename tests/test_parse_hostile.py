@@ -304,8 +304,10 @@ def test_the_backend_is_stopped_at_the_deadline(backend):
     """latex2sympy's grammar takes about 20 s on 38 nested brackets: a piece that is not short and flat is read
     in a bounded worker and stopped at the parse's deadline."""
     start = time.perf_counter()
-    with pytest.raises((Timeout, BackendError), match="backend"):  # stopped, or the worker's own failure, named
-        parse("h_{" + "(" * 38 + "t-1" + ")" * 38 + "}", backend=backend)
+    try:  # a fast grammar reads it; a slow one is stopped, or its worker fails: named either way
+        assert parse("h_{" + "(" * 38 + "t-1" + ")" * 38 + "}", backend=backend).base == "h"
+    except (Timeout, BackendError) as exc:
+        assert "backend" in str(exc)
     assert time.perf_counter() - start < 10.0  # not a speed test: the unbounded grammar takes about 20 s
     assert parse(r"\vec{h}_{t-1}", backend=backend).base == "h"  # short, flat pieces are still read in-process
 
