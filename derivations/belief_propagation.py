@@ -17,7 +17,9 @@ except ImportError:  # running from a clone without installing: use the package 
 
 import sympy as sp
 
-from symrnn.core.verify import statement_latex, verify_step
+from symrnn.core.cache import ProofCache, default_folder
+from symrnn.core.schedule import verify_all
+from symrnn.core.verify import statement_latex
 from symrnn.latex.printer import latex
 from symrnn.lecture25.hmm import steps as section
 from symrnn.models import belief_propagation, log_forward, viterbi
@@ -56,8 +58,9 @@ def main(argv: list[str]) -> int:
     print(f"Viterbi path {best.path} with probability {best.probability} ~ {float(best.probability):.6g}\n")
 
     failed = 0
-    for n, step in enumerate(section.derivation().steps, start=1):
-        result = verify_step(step, "hmm")
+    derivation = section.derivation()
+    results = verify_all([derivation], cache=ProofCache(default_folder()))  # a second run reads the verdicts back
+    for n, (step, result) in enumerate(zip(derivation.steps, results, strict=True), start=1):
         failed += not result.passed
         print(f"{n:2d}. {step.title}\n    {statement_latex(step)}\n    "
               f"[{result.evidence}] {'passed' if result.passed else 'FAILED'}: {result.detail}")

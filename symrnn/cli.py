@@ -95,7 +95,7 @@ def positive(text: str) -> float:
 
 def _budget(args: argparse.Namespace) -> Budget:
     """The command's one budget: the defaults, overridden by whichever of its budget options were given."""
-    names = ("seconds", "memory_mb", "max_bytes", "max_words")
+    names = ("seconds", "total_seconds", "memory_mb", "max_bytes", "max_spans", "max_words")
     return DEFAULT.override(**{n: getattr(args, n, None) for n in names})
 
 
@@ -104,7 +104,11 @@ def _budget_options(p: argparse.ArgumentParser, *names: str) -> None:
              "memory_mb": ("--memory-mb", count(16), "MB",
                            f"memory of the bounded worker (default {DEFAULT.memory_mb})"),
              "max_bytes": ("--max-bytes", count(1), "N", f"largest input file (default {DEFAULT.max_bytes})"),
-             "max_words": ("--max-words", count(1), "N", f"most words to tag (default {DEFAULT.max_words})")}
+             "max_words": ("--max-words", count(1), "N", f"most words to tag (default {DEFAULT.max_words})"),
+             "total_seconds": ("--total-seconds", positive, "S",
+                               f"wall clock for the whole audit, reading included (default {DEFAULT.total_seconds:g})"),
+             "max_spans": ("--max-spans", count(1), "N",
+                           f"most math spans in a document (default {DEFAULT.max_spans})")}
     for name in names:
         flag, kind, metavar, text = helps[name]
         p.add_argument(flag, dest=name, type=kind, default=None, metavar=metavar, help=text)
@@ -144,7 +148,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
     """``symrnn cache clear``: delete every stored verdict; ``symrnn cache path``: where they are."""
     cache = ProofCache(args.cache or default_folder())
     if args.action == "clear":
-        print(f"removed {cache.clear()} cached verdicts from {cache.entries}")
+        print(f"removed {cache.clear()} cached entries (verdicts and made files) from {cache.folder}")
     else:
         print(cache.entries)
     return 0
@@ -249,7 +253,7 @@ def parser() -> argparse.ArgumentParser:
     tg.set_defaults(func=cmd_tag)
     from symrnn.audit import register
 
-    _budget_options(register(sub), "seconds", "memory_mb", "max_bytes")
+    _budget_options(register(sub), "seconds", "memory_mb", "max_bytes", "total_seconds", "max_spans")
 
     gc = sub.add_parser("gradcheck", help="verify BPTT for a recurrent cell: exact (50 digits) and finite differences")
     gc.add_argument("cell", choices=["rnn", "elman", "gru", "lstm", "lstm-lecture"], help="the recurrent cell")

@@ -153,9 +153,12 @@ def test_concurrent_writers_leave_a_whole_entry(tmp_path):
     assert [p.name for p in (tmp_path / "proofs" / "ab").iterdir()] == [f"{key}.json"]
 
 
-def test_cache_clear_removes_only_the_verdicts(tmp_path, capsys):
+def test_cache_clear_removes_only_the_verdicts_and_made_files(tmp_path, capsys):
+    from symrnn.core import artifacts
+
     verify_all([_section(_square())], cache=ProofCache(tmp_path))
+    artifacts.made(ProofCache(tmp_path), "figure", ("f",), lambda: b"png")
     (tmp_path / "keep.txt").write_text("not ours")
     assert cli.main(["cache", "clear", "--cache", str(tmp_path)]) == 0
-    assert "removed 1 cached verdicts" in capsys.readouterr().out
+    assert "removed 2 cached entries" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

@@ -14,6 +14,7 @@ import sympy as sp
 
 from symrnn import cli
 from symrnn import lecture25 as sections
+from symrnn.core.cache import ProofCache, default_folder
 from symrnn.core.derivation import Derivation, Identity, Step
 from symrnn.documents import build as build_mod
 
@@ -26,8 +27,11 @@ def symrnn_command() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The main job, as a newcomer runs it: ``symrnn build`` with no arguments, from an unrelated folder."""
+def built(tmp_path_factory, verified):
+    """The main job, as a newcomer runs it: ``symrnn build`` with no arguments, from an unrelated folder (its
+    verdicts read back from the run's cache, where ``verified`` put them)."""
+    for name in sections.SECTIONS:
+        verified(name)
     cwd = tmp_path_factory.mktemp("elsewhere")
     proc = subprocess.run(symrnn_command() + ["build"], cwd=cwd, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
@@ -52,7 +56,8 @@ def test_build_writes_the_document_and_the_report(built):
     assert "checks passed" in proc.stdout
 
 
-def test_verify_json_lists_every_check(capsys):
+def test_verify_json_lists_every_check(capsys, verified):
+    verified("hmm")
     assert cli.main(["verify", "--section", "hmm", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     ids = {r["id"] for r in rows}
@@ -62,7 +67,8 @@ def test_verify_json_lists_every_check(capsys):
         assert r["section"] == "hmm" and r["passed"] is True
 
 
-def test_verify_table(capsys):
+def test_verify_table(capsys, verified):
+    verified("hmm")
     assert cli.main(["verify", "--section", "hmm"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["id", "statement", "evidence", "verdict"]
@@ -104,16 +110,18 @@ def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["doc.md"]
 
 
-def test_build_writes_only_into_the_output_folder(tmp_path, monkeypatch):
+def test_build_writes_only_into_the_output_folder(tmp_path, monkeypatch, verified):
+    verified("hmm")
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
-    res = build_mod.build(out, ["hmm"], make_pdf=False)
+    res = build_mod.build(out, ["hmm"], make_pdf=False, cache=ProofCache(default_folder()))  # the run's cache
     assert res.ok
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert all(f.parent == out for f in res.files)
 
 
-def test_teaching_script_runs():
+def test_teaching_script_runs(verified):
+    verified("hmm")  # the script reads the verdicts back from the run's cache
     proc = subprocess.run([sys.executable, str(ROOT / "derivations" / "belief_propagation.py"), "1", "2", "3"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr

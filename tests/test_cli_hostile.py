@@ -199,16 +199,16 @@ def test_a_signal_while_starting_up_is_quiet(sig, status, delay):
     assert err == f"symrnn: error: {'interrupted' if sig == signal.SIGINT else 'terminated by signal 15'}\n"
 
 
-def test_sigterm_during_latexmk_removes_its_folder(tmp_path):
+def test_sigterm_during_latexmk_removes_its_folder(tmp_path, verified):
     """A stand-in latexmk that records its pid and sleeps: SIGTERM then kills it and removes ``.latex-*``."""
+    verified("hmm")
     bin_dir, out, marker = tmp_path / "bin", tmp_path / "out", tmp_path / "latexmk.pid"
     bin_dir.mkdir()
     fake = bin_dir / "latexmk"
     fake.write_text(f"#!/bin/sh\necho $$ > {marker}\nexec sleep 600\n")
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    proc = _start(["build", "--out", str(out), "--section", "hmm", "--jobs", "1", "--cache", str(tmp_path / "c")],
-                  env=env)
+    proc = _start(["build", "--out", str(out), "--section", "hmm", "--jobs", "1"], env=env)  # the run's cache
     deadline = time.monotonic() + 2 * HANG  # a cold hmm section first
     while not marker.exists() or not marker.read_text().strip():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -222,3 +222,17 @@ def test_sigterm_during_latexmk_removes_its_folder(tmp_path):
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the stand-in latexmk was killed, not left running
+
+
+def test_span_and_total_time_limits_are_options_of_the_audit(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("".join(f"$x_{i} = {i}$\n" for i in range(1, 6)))
+    capped = run("audit", str(doc), "--max-spans", "2")
+    assert capped.returncode == 1 and "Traceback" not in capped.stderr
+    assert "doc.md:3: error: not checked from here: 5 math spans, more than the limit of 2" in capped.stdout
+    assert capped.stdout.count(": ok: ") == 2  # the first two spans are still read and reported
+    stopped = run("audit", str(doc), "--total-seconds", "1e-6")
+    assert stopped.returncode == 1
+    assert "not checked from here: 5 of 5 math spans" in stopped.stdout and "--total-seconds" in stopped.stdout
+    refused = run("audit", str(doc), "--max-spans", "0")
+    assert refused.returncode == 2 and "--max-spans" in refused.stderr

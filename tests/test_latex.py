@@ -109,3 +109,95 @@ def test_long_equations_break_only_at_a_top_level_comma():
     broken = _breakable(text)
     assert broken == r"\begin{gathered}" + inner + " + " + "u" * 150 + r",\\ \vec{h}_{2} = 0\end{gathered}"
     assert _breakable(inner + "u" * 160) == inner + "u" * 160  # no top-level comma: left whole
+
+
+HOSTILE = [r"\input{/etc/passwd}", "evil}\\def", r"\write18{rm -rf ~}", r"\catcode`\{=12", "a^^5cinput{x}",
+           r"x}\def\x{y", r"\immediate\write", r"\csname input\endcsname", "{", "}", "50%", "#1", "a$b", "x\\"]
+TEX_DANGER = {"input", "write", "def", "edef", "gdef", "let", "catcode", "csname", "immediate", "openout", "read"}
+
+
+def tex_is_inert(text: str) -> bool:
+    """No command that reads, writes or redefines, no bare ``%``/``#``/``^^``, and every unescaped brace closed in
+    order (checked here, token by token, apart from the printer's own rules)."""
+    import re
+
+    depth = 0
+    for command, char in re.findall(r"\\([A-Za-z]+|.)|(.)", text, re.S):
+        if command in TEX_DANGER or char in ("%", "#") or (char == "^" and "^^" in text):
+            return False
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def hostile_objects(name: str) -> dict:
+    x = sp.Symbol("x")
+    h = nt.Vec("h", t, N)
+    return {"function": sp.Function(name)(x), "function class": sp.Function(name), "symbol": sp.Symbol(name),
+            "matrix": sp.MatrixSymbol(name, 2, 2), "indexed object": sp.IndexedBase(name)[i, t],
+            "symbol in a derivative": sp.Derivative(sp.Function("f")(sp.Symbol(name)), sp.Symbol(name)),
+            "applied function": sp.Basic.__new__(nt.Applied, sp.Symbol(name), h),  # past the constructor's check
+            "text": sp.Basic.__new__(nt.Text, sp.Symbol(name))}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_names_are_refused_never_printed_raw(name):
+    import re
+
+    from symrnn.latex.printer import UnsafeName
+
+    for kind, expr in hostile_objects(name).items():
+        with pytest.raises(UnsafeName, match=f"named {re.escape(repr(name[:80]))} as LaTeX: ") as refused:
+            latex(expr)
+        assert isinstance(refused.value, ValueError) and "\n" not in str(refused.value), kind
+
+
+def test_any_name_either_prints_inert_latex_or_is_refused():
+    import random
+
+    from symrnn.latex.printer import UnsafeName
+
+    rng = random.Random(0)
+    alphabet = "ab_^{}\\% #$&~'()=,x1 " + "input" + "def"
+    printed = 0
+    for _ in range(3000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        for expr in (sp.Symbol(name), sp.Function(name)(sp.Symbol("y")), sp.MatrixSymbol(name, 2, 1)):
+            try:
+                text = latex(expr)
+            except UnsafeName:
+                continue
+            printed += 1
+            assert tex_is_inert(text), (name, text)
+    assert printed > 300  # the check above ran on printed names, not only on refusals
+
+
+def test_ordinary_names_print_exactly_as_before():
+    from symrnn.ops import sigmoid
+
+    x, y, e = sp.Symbol("x"), sp.Symbol("y"), sp.Dummy("e")
+    U, h = nt.matrix("U", N, N), nt.Vec("h", t - 1, N)  # noqa: N806
+    expected = [
+        (sp.Function("f")(x), r"f{\left(x \right)}"), (sp.Function("g_1")(x, y), r"g_{1}{\left(x,y \right)}"),
+        (sp.tanh(x), r"\tanh{\left(x \right)}"), (sp.Function("tanh")(x), r"\tanh{\left(x \right)}"),
+        (sp.Function("h_t")(x), r"h_{t}{\left(x \right)}"),
+        (sp.Function("softmax")(x), r"\operatorname{softmax}{\left(x \right)}"),
+        (sp.Function("my_fun")(x), r"\operatorname{my}_{fun}{\left(x \right)}"),
+        (sp.Symbol("h_t"), "h_{t}"), (sp.Symbol("h_{t-1}"), "h_{t-1}"), (sp.Symbol("sigma"), r"\sigma"),
+        (sp.Symbol(r"\sigma"), r"\sigma"), (sp.Symbol(r"\mathfrak{L}"), r"\mathfrak{L}"),
+        (sp.Symbol(r"\hat{y}"), r"\hat{y}"),
+        (sp.Symbol(r"\operatorname{argmax}_{y_1, \dots, y_T} P(Y_1 = y_1, X_T)"),
+         r"\operatorname{argmax}_{y_1, \dots, y_T} P(Y_1 = y_1, X_T)"),
+        (nt.elementwise(sp.tanh, U * h), r"\tanh\left(U \vec{h}_{t - 1}\right)"),
+        (nt.elementwise(sigmoid, U * h), r"\sigma\left(U \vec{h}_{t - 1}\right)"),
+        (nt.Applied("g", U * h), r"g\left(U \vec{h}_{t - 1}\right)"),
+        (nt.FunctionEntry("softmax", j, U * h), r"\operatorname{softmax}_{j}\left(U \vec{h}_{t - 1}\right)"),
+        (nt.apply_entrywise(sp.Lambda(e, 1 - e), nt.factored(sp.Matrix([[1, 2], [3, 4]]) / 10)),
+         r"- \left(\frac{1}{10}\begin{bmatrix}1 & 2\\3 & 4\end{bmatrix}\right) + 1"),
+        (nt.h(j, t), "h_{j,t}"), (nt.Text("Noun"), r"\text{Noun}"),
+        (nt.Words("the cat, (a) dog"), r"\text{the cat, (a) dog}"),
+        (sp.MatrixSymbol("W_r", 2, 2), "W_{r}"), (nt.Gate("f", t, N), "f_{t}"),
+    ]
+    for expr, want in expected:
+        assert latex(expr) == want, expr

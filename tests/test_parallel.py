@@ -8,6 +8,7 @@ import os
 import pytest
 import sympy as sp
 
+from symrnn.core.cache import ProofCache, default_folder
 from symrnn.core.derivation import Computation, Derivation, Evidence, Identity, Instances, Outcome, Step
 from symrnn.core.schedule import dispatch_order, verify_all
 from symrnn.documents import build as build_mod
@@ -17,16 +18,19 @@ a = sp.Symbol("a", positive=True)
 
 
 def _without_timings(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    """The rows without how long each check took and whether it came from the cache."""
+    return [{k: v for k, v in r.items() if k not in {"seconds", "cached", "computed"}} for r in rows]
 
 
 @pytest.fixture(scope="module")
-def rnn_builds(tmp_path_factory):
-    """The rnn section built with one process and with two workers, no cache."""
+def rnn_builds(tmp_path_factory, verified):
+    """The rnn section built with one process (its verdicts computed in-process by ``verified``, read back from the
+    run's cache) and with two workers and no cache."""
+    verified("rnn")
     out = {}
-    for jobs in (1, 2):
+    for jobs, cache in ((1, ProofCache(default_folder())), (2, None)):
         folder = tmp_path_factory.mktemp(f"jobs{jobs}")
-        res = build_mod.build(folder, ["rnn"], make_pdf=False, jobs=jobs)
+        res = build_mod.build(folder, ["rnn"], make_pdf=False, jobs=jobs, cache=cache)
         out[jobs] = (folder, res)
     return out
 

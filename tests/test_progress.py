@@ -49,8 +49,9 @@ def test_live_display_names_sections_and_counts():
     assert "one" in shown and "two" in shown and "2/2" in shown and "1/1" in shown
 
 
-def test_stdout_and_json_do_not_depend_on_progress(capsys, tmp_path):
-    args = ["verify", "--section", "rnn", "--json", "--cache", str(tmp_path)]
+def test_stdout_and_json_do_not_depend_on_progress(capsys, verified):
+    verified("rnn")
+    args = ["verify", "--section", "rnn", "--json"]  # the run's cache
     assert cli.main(args) == 0
     shown = capsys.readouterr()
     assert cli.main([*args, "--quiet"]) == 0

@@ -351,3 +351,48 @@ def test_gradcheck_subset_covers_every_parameter():
     assert again.worst == result.worst  # seeded
     grads["c"] *= 1.01  # a parameter with few entries is still represented
     assert "failed at c[" in check_gradients(loss, params, grads, max_entries=40, seed=3).message
+
+
+def test_inputs_over_the_size_caps_are_refused_before_any_work(lecture):
+    import dataclasses
+
+    from symrnn.autodiff.training import MAX_ELEMENTS, MAX_STEPS, InputTooLarge
+    from symrnn.core.budget import SizeLimit
+
+    rng = np.random.default_rng(9)
+    params = random_params(lecture.cell, rng)
+    xs, classes = lecture_problem(rng)  # T = 6 steps, B = 3 columns, N = 4 states: 72 state entries
+    calls = []
+
+    def spy(*args):
+        calls.append(1)
+        return lecture.forward_kernel(*args)
+
+    watched = dataclasses.replace(lecture, forward_kernel=spy)
+    loss, grads = watched.loss_and_grads(params, xs, classes, max_steps=T, max_elements=T * B * N)  # at the caps
+    want_loss, want, _ = lecture_rnn_numpy(params["U"], params["W"], xs, classes, np.zeros((N, B)))
+    assert math.isclose(loss, want_loss, rel_tol=1e-10) and calls == [1] * T
+    for name in want:
+        assert_relative(grads[name], want[name], 1e-9)
+    calls.clear()
+    longer = np.concatenate([xs, xs[:1]])  # 7 steps
+    for call in (lambda **caps: watched.loss_and_grads(params, longer, classes, **caps),
+                 lambda **caps: watched.loss({}, longer.tolist(), None, **caps),  # no params: the cap comes first
+                 lambda **caps: watched.forward(params, longer[:, :, 0], **caps)):
+        with pytest.raises(InputTooLarge) as refused:
+            call(max_steps=T)
+        assert str(refused.value) == "7 time steps: more than the limit of 6 (the max_steps argument raises it)"
+        assert isinstance(refused.value, SizeLimit) and isinstance(refused.value, InputError)
+    with pytest.raises(InputTooLarge, match=r"^72 state entries \(T x B x N = 6 x 3 x 4\): more than the limit of 71 "
+                                            r"\(the max_elements argument raises it\)$"):
+        watched.loss_and_grads(params, xs, classes, max_elements=T * B * N - 1)
+    huge = np.broadcast_to(np.zeros(1), (MAX_STEPS + 1, D, 1))  # a view: nothing allocated, nothing converted
+    with pytest.raises(InputTooLarge, match=f"^{MAX_STEPS + 1} time steps: more than the limit of {MAX_STEPS} "):
+        watched.forward(params, huge)
+    wide = np.broadcast_to(np.zeros(1), (MAX_STEPS, D, MAX_ELEMENTS // (MAX_STEPS * N) + 1))
+    with pytest.raises(InputTooLarge, match=f"more than the limit of {MAX_ELEMENTS} "):
+        watched.forward(params, wide)
+    assert calls == []
+    for bad in (0, -1, 2.5, True, "6"):
+        with pytest.raises(InputError, match=f"max_steps must be a positive integer, got {bad!r}"):
+            watched.loss(params, xs, classes, max_steps=bad)

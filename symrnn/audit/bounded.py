@@ -3,7 +3,8 @@ or fails unexpectedly, becomes a finding on its line, and the findings computed 
 
 A span whose checks evaluate something (a worked step, a claim, a derivative, an update, a distribution) runs in a
 forked worker (:func:`symrnn.core.budget.run_bounded`: wall clock and address space); the other spans' checks are
-structural and run in-process under a wall-clock deadline (``SIGALRM``, in the main thread).
+structural and run in-process under a wall-clock deadline (``SIGALRM``, in the main thread).  A :class:`Clock` holds
+the whole document to ``budget.total_seconds``: each piece of work gets at most what is left of it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from symrnn.audit.findings import Finding
@@ -20,6 +22,7 @@ from symrnn.core.budget import Budget, BudgetExceeded, MemoryLimit, TimeLimit, r
 
 BUDGET = "budget"
 INTERNAL = "internal"
+TOTAL_OPTION = "--total-seconds"  #: the option that raises ``Budget.total_seconds``
 
 
 def one_line(exc: BaseException) -> str:
@@ -90,3 +93,46 @@ def run_span(work: Callable[[], Any], line: int, budget: Budget, in_worker: bool
         return fallback(budget_finding(line, BudgetExceeded("nested too deeply to evaluate"), budget))
     except Exception as exc:  # noqa: BLE001 - never a traceback
         return fallback(Finding(line, "warning", f"not checked: {one_line(exc)}", INTERNAL))
+
+
+class Clock:
+    """The whole document's wall clock: ``budget.total_seconds`` from its creation.
+
+    :meth:`run` gives a piece of work ``budget.seconds`` or what is left of the total, whichever is less; work stopped
+    because the total ran out is reported by the caller as not checked (:meth:`finding`), never as a per-span
+    time limit.
+    """
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.stop = time.monotonic() + budget.total_seconds
+
+    def left(self) -> float:
+        """Seconds left of the total (zero or less: it has run out)."""
+        return self.stop - time.monotonic()
+
+    def run(self, work: Callable[[], Any], line: int, in_worker: bool, fallback: Callable) -> tuple[bool, Any]:
+        """``(True, run_span(work, ...))``, or ``(False, None)`` when the total ran out before or during the work."""
+        left = self.left()
+        if left <= 0:
+            return False, None
+        if left >= self.budget.seconds:
+            return True, run_span(work, line, self.budget, in_worker, fallback)
+        short = replace(self.budget, seconds=left)
+        cut = budget_finding(line, TimeLimit(""), short)  # what run_span reports when the shortened limit stops it
+        stopped: list[Finding] = []
+
+        def fall(finding: Finding) -> Any:
+            if finding == cut:
+                stopped.append(finding)
+                return None
+            return fallback(finding)
+
+        result = run_span(work, line, short, in_worker, fall)
+        return not stopped, None if stopped else result
+
+    def finding(self, line: int, unchecked: int, spans: int) -> Finding:
+        """The error for a document whose audit ran out of its total time at ``line``."""
+        return Finding(line, "error", f"not checked from here: {unchecked} of {spans} math spans, the audit ran past "
+                       f"its limit of {self.budget.total_seconds:g} s for the whole document ({TOTAL_OPTION} raises "
+                       "it)", BUDGET)

@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from symrnn import notation as nt
-from symrnn.audit.bounded import BUDGET, guarded, one_line, run_span
+from symrnn.audit.bounded import BUDGET, TOTAL_OPTION, Clock, guarded, one_line
 from symrnn.audit.consistency import check_arity
 from symrnn.audit.derivatives import check_derivative, check_update
 from symrnn.audit.findings import Finding, summary
@@ -29,27 +29,67 @@ from symrnn.models.nonlinearities import Nonlinearity
 
 
 def audit_text(source: str, budget: Budget = DEFAULT) -> list[Finding]:
-    """Every finding for a Markdown text, in line order, within ``budget`` (never an exception)."""
+    """Every finding for a Markdown text, in line order, within ``budget`` (never an exception).
+
+    Each span's checks get ``budget.seconds``; the whole audit, reading included, gets ``budget.total_seconds``.
+    When the total runs out the audit stops: the findings made so far are kept and one ``error`` (check
+    ``budget``) at the first span not checked says how many were left.
+    """
     try:
         check_count(len(source.encode("utf-8", "surrogatepass")), budget.max_bytes, "bytes", "--max-bytes")
     except SizeLimit as exc:
         return [Finding(1, "error", f"not checked: {exc}", BUDGET)]
+    clock = Clock(budget)
     out: list[Finding] = []
     found = lecture.equations(source)
     if len(found) > budget.max_spans:
         out.append(Finding(found[budget.max_spans].line, "error", f"not checked from here: {len(found)} math spans, "
                            f"more than the limit of {budget.max_spans} (--max-spans raises it)", BUDGET))
-    spans = read(source, Limits.from_budget(budget), found[:budget.max_spans])
-    doc = Document(spans, source)
-    g = run_span(lambda: _model(doc), 1, budget, False, lambda f: out.append(f))
-    history: dict[int, Any] = {}
-    for span in spans:
-        found_here, history = run_span(lambda span=span, before=history: _span_work(span, doc, g, before),
-                                       span.line, budget, needs_worker(span, worked_time(span) is not None),
-                                       lambda f, span=span, before=history: ([f], _skipped(span, before)))
-        out.extend(found_here)
-    run_span(lambda: guarded("consistency", 1, out, check_arity, doc, out), 1, budget, False, out.append)
+    found = found[:budget.max_spans]
+    spans = _read_within(source, Limits.from_budget(budget), found, clock)
+    done = _check_within(spans, source, clock, out) if len(spans) == len(found) else 0
+    if done < len(found):
+        out.append(clock.finding(found[done].line, len(found) - done, len(found)))
     return sorted(out, key=lambda f: f.line)
+
+
+def _read_within(source: str, limits: Limits, found: list, clock: Clock) -> list[Span]:
+    """The spans ``found``, read one at a time while the total lasts (a text that repeats is read once); fewer than
+    ``found`` when the total ran out.  Each reading is itself bounded by ``limits.seconds``."""
+    spans: list[Span] = []
+    seen: dict[str, Span] = {}
+    for eq in found:
+        if eq.text not in seen:
+            if clock.left() <= 0:
+                break
+            [seen[eq.text]] = read(source, limits, [eq])
+        first = seen[eq.text]
+        spans.append(Span(eq.line, eq.text, first.expr, first.error, list(first.pieces)))
+    return spans
+
+
+def _check_within(spans: list[Span], source: str, clock: Clock, out: list[Finding]) -> int:
+    """Check ``spans`` in order while the total lasts, adding to ``out``; how many were checked (0 when not even the
+    document's model was built in time).  The document-wide consistency check runs only after all of them."""
+    budget = clock.budget
+    doc = Document(spans, source)
+    ran, g = clock.run(lambda: _model(doc), 1, False, lambda f: out.append(f))
+    if not ran:
+        return 0
+    history: dict[int, Any] = {}
+    for n, span in enumerate(spans):
+        ran, result = clock.run(lambda span=span, before=history: _span_work(span, doc, g, before), span.line,
+                                needs_worker(span, worked_time(span) is not None),
+                                lambda f, span=span, before=history: ([f], _skipped(span, before)))
+        if not ran:
+            return n
+        found_here, history = result
+        out.extend(found_here)
+    ran, _ = clock.run(lambda: guarded("consistency", 1, out, check_arity, doc, out), 1, False, out.append)
+    if not ran:
+        out.append(Finding(1, "error", "not checked: the consistency of the whole document, the audit ran past its "
+                           f"limit of {budget.total_seconds:g} s ({TOTAL_OPTION} raises it)", BUDGET))
+    return len(spans)
 
 
 def _model(doc: Document) -> Nonlinearity | None:

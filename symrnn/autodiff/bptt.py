@@ -121,19 +121,20 @@ class Run:
 
 
 def run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: Mapping[str, object],
-        mode: str = "sympy") -> Run:
-    """Forward and backward through T = len(xs) steps.
+        mode: str = "sympy", gradients: bool = True) -> Run:
+    """Forward and backward through T = len(xs) steps (``gradients=False``: states and deltas only, no parameter
+    gradient; ``grads`` is then empty).
 
     ``mode="sympy"``: explicit SymPy matrices (symbolic entries allowed); ``mode="mpmath"``/``"numpy"``: NumPy
     arrays of mpmath numbers or floats, evaluated node by node (a reference evaluator, not the fast generated code).
     """
     if mode == "sympy":
         return _run_without_zeros(b, params, xs, ys, h0)
-    return _run(b, params, xs, ys, h0, mode)
+    return _run(b, params, xs, ys, h0, mode, gradients=gradients)
 
 
 def _run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: Mapping[str, object],
-         mode: str, rho_end: Mapping[str, object] | None = None) -> Run:
+         mode: str, rho_end: Mapping[str, object] | None = None, gradients: bool = True) -> Run:
     cell = b.cell
     T = len(xs)  # noqa: N806
     if mode == "sympy":
@@ -157,7 +158,7 @@ def _run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: 
         vals = bind(cell, params, states[time - 1], xs[time - 1], current=states[time], target=ys[time - 1],
                     rhos=rhos)
         deltas[time - 1] = {s: ev(b.seed[s], vals) for s in cell.states}
-        for name, expr in b.param_grads.items():
+        for name, expr in (b.param_grads if gradients else {}).items():
             g = ev(expr, vals)
             if mode != "sympy" and g.shape != np.shape(params[name]):
                 g = g.sum(axis=1, keepdims=True)

@@ -27,6 +27,7 @@ from sympy.matrices.expressions import MatrixExpr
 from symrnn import notation as nt
 from symrnn.autodiff import matcalc
 from symrnn.autodiff.bptt import BPTT, derive
+from symrnn.core.budget import SizeLimit, check_count
 from symrnn.models.cells import Cell
 from symrnn.models.losses import Loss
 from symrnn.numeric import codegen, guard
@@ -37,6 +38,8 @@ ArrayMap = Mapping[str, np.ndarray]
 
 CROSS_ENTROPY = "cross-entropy"
 SQUARED_ERROR = "squared error"
+MAX_STEPS = 100_000  #: time steps of one call (the ``max_steps`` argument; 10^5 steps of a small cell take seconds)
+MAX_ELEMENTS = 10_000_000  #: T x B x N, the entries of one state over a call (the ``max_elements`` argument)
 
 
 class InputError(ValueError):
@@ -53,6 +56,10 @@ class ShapeError(InputError):
 
 class TargetError(InputError):
     """Targets that the loss cannot take: class indices out of range, negative probabilities."""
+
+
+class InputTooLarge(InputError, SizeLimit):
+    """Inputs over the caps (time steps, or time steps x batch x state size), refused before any work."""
 
 
 # ---- the loss value at matrix level ------------------------------------------------------------------------------
@@ -208,6 +215,27 @@ class Compiled:
 
     # -- validation --
 
+    def _size(self, inputs, max_steps: int, max_elements: int) -> None:
+        """Refuse inputs of more than ``max_steps`` steps or ``max_elements`` state entries (T x B x N) from their
+        shape alone: a nested list is measured through its first items, nothing is converted."""
+        for name, limit in (("max_steps", max_steps), ("max_elements", max_elements)):
+            if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1:
+                raise InputError(f"{name} must be a positive integer, got {limit!r}")
+        dims, value = getattr(inputs, "shape", None), inputs
+        if not (isinstance(dims, tuple) and all(isinstance(n, int | np.integer) for n in dims)):
+            dims = []
+            while isinstance(value, list | tuple) and len(dims) < 3:
+                dims, value = [*dims, len(value)], value[0] if value else None
+        if not dims:
+            return  # not an array: _inputs names it
+        T, B, N = int(dims[0]), int(dims[2]) if len(dims) >= 3 else 1, self.cell.n_state  # noqa: N806
+        try:
+            check_count(T, max_steps, "time steps", "the max_steps argument")
+            check_count(T * B * N, max_elements, f"state entries (T x B x N = {T} x {B} x {N})",
+                        "the max_elements argument")
+        except SizeLimit as exc:
+            raise InputTooLarge(str(exc)) from None
+
     def _params(self, params: ArrayMap) -> list[np.ndarray]:
         if not isinstance(params, Mapping):
             raise MissingParameterError(f"params must map parameter names to arrays, got {type(params).__name__}")
@@ -311,30 +339,39 @@ class Compiled:
             terms.append(float(self.loss_kernel(states[t + 1][k], ys[t], *extra).sum()))
         return sum(terms)  # in time order, as loss_and_grads sums them
 
-    def forward(self, params: ArrayMap, inputs, h0=None) -> dict[str, np.ndarray]:
-        """Every state ``h_0 .. h_T``: ``{state: (T+1, N, B) array}`` (``(T+1, N)`` for 2-D inputs)."""
+    def forward(self, params: ArrayMap, inputs, h0=None, *, max_steps: int = MAX_STEPS,
+                max_elements: int = MAX_ELEMENTS) -> dict[str, np.ndarray]:
+        """Every state ``h_0 .. h_T``: ``{state: (T+1, N, B) array}`` (``(T+1, N)`` for 2-D inputs); size caps as in
+        :meth:`loss_and_grads`."""
+        self._size(inputs, max_steps, max_elements)
         p = self._params(params)
         xs, batched = self._inputs(inputs)
         states, _, _ = self._forward(p, xs, self._initial(h0, xs.shape[2]))
         out = {s: np.stack([st[k] for st in states]) for k, s in enumerate(self.cell.states)}
         return out if batched else {s: v[:, :, 0] for s, v in out.items()}
 
-    def loss(self, params: ArrayMap, inputs, targets, h0=None) -> float:
-        """The loss summed over time and batch (forward only)."""
+    def loss(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,
+             max_elements: int = MAX_ELEMENTS) -> float:
+        """The loss summed over time and batch (forward only); size caps as in :meth:`loss_and_grads`."""
+        self._size(inputs, max_steps, max_elements)
         p = self._params(params)
         xs, batched = self._inputs(inputs)
         ys = self._targets(targets, xs.shape[0], xs.shape[2], batched)
         states, _, logs = self._forward(p, xs, self._initial(h0, xs.shape[2]))
         return self._total_loss(states, logs, ys)
 
-    def loss_and_grads(self, params: ArrayMap, inputs, targets, h0=None) -> tuple[float, dict[str, np.ndarray]]:
+    def loss_and_grads(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,
+                       max_elements: int = MAX_ELEMENTS) -> tuple[float, dict[str, np.ndarray]]:
         """The loss summed over time and batch, and its gradient in every parameter (arrays of their shapes).
 
         ``params``: name -> array of the parameter's shape.  ``inputs``: (T, D, B), or (T, D) for one sequence.
         ``targets``: for cross-entropy integer classes (T, B) (0-based) or one-hot (T, N, B); for squared error
         (T, N, B); drop the B axis for (T, D) inputs.  ``h0``: None (zeros), an array (N,), (N, 1) or (N, B), or a
-        dict of them by state name.
+        dict of them by state name.  Inputs over ``max_steps`` time steps (:data:`MAX_STEPS`, 10^5) or ``max_elements``
+        state entries T x B x N (:data:`MAX_ELEMENTS`, 10^7) are refused before any work: :class:`InputTooLarge` (an
+        :class:`InputError` and a :class:`~symrnn.core.budget.SizeLimit`) names the count and the limit.
         """
+        self._size(inputs, max_steps, max_elements)
         p = self._params(params)
         xs, batched = self._inputs(inputs)
         T, _, B = xs.shape  # noqa: N806

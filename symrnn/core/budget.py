@@ -43,6 +43,7 @@ class Budget:
     """Limits for one run of an entry point.  Defaults suit a 2-core, few-GB machine and documents of lecture size."""
 
     seconds: float = 60.0  #: wall clock for one bounded piece of work (a span, a derivation, a check)
+    total_seconds: float = 120.0  #: wall clock for a whole document's audit: reading and every span's checks
     memory_mb: int = 2048  #: address space of a bounded worker
     max_bytes: int = 2_000_000  #: an input file or text
     max_spans: int = 5_000  #: math spans in one document

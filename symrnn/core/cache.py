@@ -113,20 +113,24 @@ class ProofCache:
                 "outcome": {"passed": outcome.passed, "evidence": outcome.evidence.value, "detail": outcome.detail}}
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_whole(path, json.dumps({**body, "checksum": _checksum(body)}, indent=1) + "\n")
+        write_whole(path, json.dumps({**body, "checksum": _checksum(body)}, indent=1) + "\n")
 
     def clear(self) -> int:
-        """Delete every stored verdict (only the cache's own ``proofs`` folder); the number of entries removed."""
-        count = sum(1 for _ in self.entries.rglob("*.json")) if self.entries.is_dir() else 0
-        shutil.rmtree(self.entries, ignore_errors=True)
+        """Delete every stored verdict and made file (only the cache's own ``proofs`` and ``artifacts`` folders);
+        the number of entries removed."""
+        count = 0
+        for sub in (self.entries, self.folder / "artifacts"):
+            count += sum(1 for _ in sub.rglob("*.json")) if sub.is_dir() else 0
+            shutil.rmtree(sub, ignore_errors=True)
         return count
 
 
-def _write_whole(path: Path, text: str) -> None:
+def write_whole(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

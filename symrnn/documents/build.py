@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from symrnn.core import artifacts
 from symrnn.core.cache import ProofCache
 from symrnn.core.derivation import Figure
 from symrnn.core.progress import Progress
@@ -64,33 +65,63 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
-def pdf(tex_source: str, out: Path, name: str, timeout: float = 300) -> tuple[Path | None, str]:
-    """Typeset with latexmk in a private temporary folder inside ``out``; move only the finished PDF in."""
+class TypesetError(RuntimeError):
+    """latexmk failed or took too long; the message says which, with the log's last lines."""
+
+
+def tex_version() -> str:
+    """The first line of ``pdflatex --version``: the PDF depends on it ("" when it cannot be run)."""
+    exe = shutil.which("pdflatex")
+    try:
+        proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30, check=False) \
+            if exe else None
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return proc.stdout.splitlines()[0] if proc and proc.stdout else ""
+
+
+def typeset(tex_source: str, images: dict[str, bytes], out: Path, name: str, timeout: float = 300) -> bytes:
+    """The PDF latexmk makes from ``tex_source`` and the named images, typeset in a private temporary folder
+    inside ``out`` (removed afterwards); a :class:`TypesetError` if it fails."""
     latexmk = shutil.which("latexmk")
     if latexmk is None:
-        return None, "latexmk is not on PATH: no PDF written"
+        raise TypesetError("latexmk is not on PATH: no PDF written")
     work = Path(tempfile.mkdtemp(prefix=".latex-", dir=out))
     try:
         (work / f"{name}.tex").write_text(tex_source, encoding="utf-8")
-        for png in out.glob("*.png"):
-            shutil.copy(png, work / png.name)
+        for image, data in images.items():
+            (work / image).write_bytes(data)
         proc = subprocess.run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
                               cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
         made = work / f"{name}.pdf"
         if proc.returncode != 0 or not made.exists():
             tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-            return None, f"latexmk failed (exit {proc.returncode}):\n{tail}"
-        target = out / f"{name}.pdf"
-        os.replace(made, target)
-        return target, "PDF written"
+            raise TypesetError(f"latexmk failed (exit {proc.returncode}):\n{tail}")
+        return made.read_bytes()
     except subprocess.TimeoutExpired:
-        return None, f"latexmk took longer than {timeout:.0f} s: no PDF written"
+        raise TypesetError(f"latexmk took longer than {timeout:.0f} s: no PDF written") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def save_figure(fig: Figure, out: Path) -> Path:
-    """Draw a figure and write it whole as ``out/name.png``."""
+def pdf(tex_source: str, out: Path, name: str, images: dict[str, bytes] | None = None,
+        cache: ProofCache | None = None, timeout: float = 300) -> tuple[Path | None, str]:
+    """Write ``out/name.pdf`` (from the cache when this exact source, these images and this TeX made it before)."""
+    if shutil.which("latexmk") is None:
+        return None, "latexmk is not on PATH: no PDF written"
+    images = dict(images or {})
+    inputs = (name, tex_source, sorted(images.items()), tex_version())
+    try:
+        data = artifacts.made(cache, "pdf", inputs, lambda: typeset(tex_source, images, out, name, timeout))
+    except TypesetError as exc:
+        return None, str(exc)
+    target = out / f"{name}.pdf"
+    write_atomic(target, data)
+    return target, "PDF written"
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Draw a figure: its PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,9 +131,27 @@ def save_figure(fig: Figure, out: Path) -> Path:
     buf = io.BytesIO()
     figure.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     plt.close(figure)
+    return buf.getvalue()
+
+
+def save_figure(fig: Figure, out: Path, cache: ProofCache | None = None) -> Path:
+    """Write ``out/name.png`` whole, drawn now or taken from the cache (keyed by the figure's code)."""
+    from importlib.metadata import version
+
+    data = artifacts.made(cache, "figure", (fig.name, fig.draw, version("matplotlib")), lambda: figure_png(fig))
     target = out / f"{fig.name}.png"
-    write_atomic(target, buf.getvalue())
+    write_atomic(target, data)
     return target
+
+
+def lecture_audit(cache: ProofCache | None = None) -> list:
+    """The audit of the bundled lecture (taken from the cache when this lecture text was audited by this code)."""
+    from symrnn.audit import Finding, lecture_findings
+    from symrnn.lecture25 import source
+
+    data = artifacts.made(cache, "lecture-audit", (source.text(),),
+                          lambda: json.dumps([f.as_dict() for f in lecture_findings()]).encode())
+    return [Finding(**d) for d in json.loads(data)]
 
 
 @dataclass
@@ -129,21 +178,22 @@ def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: 
     res = BuildResult(results)
     for d in ders:
         for fig in d.figures:
-            res.files.append(save_figure(fig, out))
+            res.files.append(save_figure(fig, out, cache))
     md = render.markdown(ders, results)
     tex_source = render.tex(ders, results)
     for fname, data in ((f"{name}.md", md), (f"{name}.tex", tex_source)):
         write_atomic(out / fname, data)
         res.files.append(out / fname)
     if make_pdf:
-        made, msg = pdf(tex_source, out, name)
+        images = {f.name: f.read_bytes() for f in res.files if f.suffix == ".png"}
+        made, msg = pdf(tex_source, out, name, images, cache)
         res.messages.append(msg)
         res.pdf_failed = made is None and shutil.which("latexmk") is not None
         if made:
             res.files.append(made)
-    from symrnn.audit import lecture_findings, summary
+    from symrnn.audit import summary
 
-    findings = lecture_findings()
+    findings = lecture_audit(cache)
     res.messages.append(f"audit of the lecture: {summary(findings)} (details in report.json)")
     report = {"lecture": "lecture25.md", "seed": seed, "passed": res.ok,
               "checks": [r.as_dict() for r in results], "audit": [f.as_dict() for f in findings]}

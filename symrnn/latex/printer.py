@@ -3,6 +3,13 @@
 Vectors print as ``\\vec{h}_{t}``, elementwise functions as ``\\exp\\left(...\\right)`` (never SymPy's
 ``d \\mapsto e^{d}``), probabilities as ``P(Y_{t} = j | Y_{t-1} = i)``, scalar-factored matrices as
 ``\\frac{1}{10}\\begin{bmatrix}...\\end{bmatrix}``.  Products keep the order in which they were built.
+
+Names are never printed raw.  A function's name (SymPy's ``Function("f")``, ``Applied``, ``FunctionEntry``) must
+be a plain identifier (ASCII letters, digits and underscores); a symbol's, matrix's or text's name may also be
+LaTeX made only of formatting commands (Greek letters, accents, fonts, ``\\operatorname``, ``\\text``,
+``\\dots``, ...), with balanced braces and none of ``% # $ & ~ ^^``.  Anything else is **refused**, not escaped:
+:class:`UnsafeName` (a ``ValueError``) names the object and what is wrong, so that no name can run a TeX command
+(``\\input``, ``\\write``, ``\\def``, ``\\catcode``) or close a group it did not open.
 """
 
 from __future__ import annotations
@@ -16,13 +23,73 @@ from symrnn import notation as nt
 from symrnn.ops import registry
 
 #: Names that the lecture's notation gives a registered function (``\sigma(...)`` is read as ``sigma``).
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GREEK = """alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi omicron pi
+    varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon
+    Phi Psi Omega"""
+#: Commands a name may hold: they typeset, and none of them reads a file, writes, defines or changes catcodes.
+SAFE_COMMANDS = frozenset(f"""{_GREEK} vec hat bar tilde dot ddot dddot ddddot breve check acute grave mathring
+    overline underline widehat widetilde boldsymbol mathbf mathrm mathit mathfrak mathcal mathscr mathsf mathtt
+    operatorname text textrm textit textbf frac left right dots ldots cdots vdots ddots cdot times odot oslash circ
+    partial nabla infty prime ell hbar sum prod max min exp ln log tanh sin cos approx leftarrow rightarrow neq ne
+    leq le geq ge mid top langle rangle lvert rvert vert quad qquad""".split())
+_SAFE_CONTROL_SYMBOLS = frozenset(",;:! {}_|%#&$")  # \, \; ... spacing, and escaped specials printed as themselves
+_SAFE_CHARACTERS = frozenset("_^{}()[],.;:'+-*/=<>|! ")
+_TOKEN = re.compile(r"\\([A-Za-z]+|.)|(.)", re.S)
+
+
+class UnsafeName(ValueError):
+    """A name that the printer refuses: it could run TeX commands or unbalance the braces around it."""
+
+
+def _problem(name: str) -> str | None:
+    """What makes ``name`` unsafe as LaTeX (None: it is safe)."""
+    if "^^" in name:
+        return "it holds ^^ (TeX's character-code escape)"
+    depth = 0
+    for m in _TOKEN.finditer(name):
+        command, char = m.groups()
+        if command is not None and command not in (SAFE_COMMANDS if command[0].isalpha() else _SAFE_CONTROL_SYMBOLS):
+            return f"it holds the command \\{command}"
+        if char is not None and not (char.isalnum() or char in _SAFE_CHARACTERS):
+            return f"it holds the character {char!r}"
+        depth += {"{": 1, "}": -1}.get(char or "", 0)
+        if depth < 0:
+            return "it closes a brace it did not open"
+    return "it leaves a brace open" if depth else None
+
+
+def safe_name(name: object, what: str, latex_allowed: bool = True, printed: str | None = None) -> str:
+    """``printed`` (default: ``name`` as text) if ``name`` may be printed: a plain identifier, or (``latex_allowed``)
+    LaTeX of formatting commands only (:data:`SAFE_COMMANDS`, balanced braces) that still is after SymPy has split it
+    into sub- and superscripts (``printed``); else :class:`UnsafeName` naming ``what`` and the problem."""
+    text = str(name)
+    out = text if printed is None else printed
+    if _IDENTIFIER.fullmatch(text):
+        return out
+    if not latex_allowed:
+        problem = "a function's name must be letters, digits and underscores"
+    else:
+        problem = _problem(text) or (None if printed is None else _problem(printed))
+    if problem is not None:
+        raise UnsafeName(f"refused to print the {what} named {text[:80]!r} as LaTeX: {problem}")
+    return out
+
+
+class _Printed(sp.Symbol):
+    """LaTeX this printer has already made (a parenthesised argument), standing in a body as a symbol."""
+
+    def _lecture_latex(self, printer) -> str:
+        return self.name
 _ALIASES = {"sigma": "sigmoid"}
 
 
 def _registered_latex(name: str) -> str | None:
     """The LaTeX name of the scalar function registered as ``name`` in :mod:`symrnn.ops` (None if none)."""
     name = _ALIASES.get(name, name)
-    return next((s.latex for s in reversed(registry.scalars()) if s.func.__name__ == name), None)
+    found = next((s.latex for s in reversed(registry.scalars()) if s.func.__name__ == name), None)
+    return None if found is None else safe_name(found, f"registered LaTeX of the function {name}")
 
 
 class LecturePrinter(LatexPrinter):
@@ -32,6 +99,21 @@ class LecturePrinter(LatexPrinter):
     _default_settings = {**LatexPrinter._default_settings, "order": "none", "ln_notation": True,
                          "mat_str": "bmatrix", "mat_delim": ""}
 
+    # ---- names: never printed raw (the module's docstring) ----
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        text = super()._print_Symbol(expr, style)
+        if expr in self._settings["symbol_names"]:  # the caller's own LaTeX for it
+            return text
+        return safe_name(expr.name, "symbol", printed=text)
+
+    _print_RandomSymbol = _print_Symbol
+
+    def _print_Str(self, expr) -> str:
+        return safe_name(expr.name, "name")
+
+    def _hprint_Function(self, func: str) -> str:
+        return super()._hprint_Function(safe_name(func, "function", latex_allowed=False))
+
     def _print_Add(self, expr, order=None) -> str:
         # Index arithmetic reads t - 1 (not -1 + t); sums of larger terms keep the order they were built in.
         simple = all(a.is_Atom or (a.is_Mul and all(f.is_Atom for f in a.args)) for a in expr.args)
@@ -39,13 +121,14 @@ class LecturePrinter(LatexPrinter):
 
     # ---- vectors and matrices ----
     def _print_Vec(self, expr: nt.Vec) -> str:
-        return rf"\vec{{{translate(expr.base)}}}_{{{self._print(expr.time)}}}"
+        base = safe_name(expr.base, "vector", printed=translate(str(expr.base)))
+        return rf"\vec{{{base}}}_{{{self._print(expr.time)}}}"
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
-        base, _, sub = expr.name.partition("_")
+        base, _, sub = safe_name(expr.name, "matrix").partition("_")
         if base in nt.VECTORS and expr.shape[1] == 1:
             base = rf"\vec{{{translate(base)}}}"
-        return f"{base}_{{{sub}}}" if sub else base
+        return safe_name(expr.name, "matrix", printed=f"{base}_{{{sub}}}" if sub else base)
 
     def _print_ScaledMatrix(self, expr: nt.ScaledMatrix) -> str:
         return self._print(expr.factor) + self._print(expr.matrix)
@@ -68,9 +151,11 @@ class LecturePrinter(LatexPrinter):
         inner = self._print(expr.expr)
         if isinstance(body, sp.Function) and body.args == (dummy,):
             entry = registry.find(body.func)  # a function of the table prints as its registered name
-            name = entry.latex if isinstance(entry, registry.Scalar) else self._print(sp.Symbol(body.func.__name__))
+            name = safe_name(entry.latex, f"registered LaTeX of the function {body.func.__name__}") \
+                if isinstance(entry, registry.Scalar) else \
+                self._print(sp.Symbol(safe_name(body.func.__name__, "function", latex_allowed=False)))
             return rf"{name}\left({inner}\right)"
-        return self._print(body.subs(dummy, sp.Symbol(r"\left(" + inner + r"\right)")))
+        return self._print(body.subs(dummy, _Printed(r"\left(" + inner + r"\right)")))
 
     def _print_HadamardProduct(self, expr) -> str:
         return r" \odot ".join(self._wrap(arg) for arg in expr.args)
@@ -81,7 +166,7 @@ class LecturePrinter(LatexPrinter):
 
     # ---- probability notation ----
     def _print_RV(self, expr: nt.RV) -> str:
-        return f"{expr.name}_{{{self._print(expr.time)}}}"
+        return f"{safe_name(expr.name, 'random variable')}_{{{self._print(expr.time)}}}"
 
     def _print_Is(self, expr: nt.Is) -> str:
         return f"{self._print(expr.rv)} = {self._print(expr.value)}"
@@ -113,7 +198,7 @@ class LecturePrinter(LatexPrinter):
         return rf"\left({text}\right)" if isinstance(body, (sp.Add, sp.MatAdd)) else text
 
     def _print_Indexed(self, expr: sp.Indexed) -> str:
-        base = translate(str(expr.base.label))
+        base = safe_name(expr.base.label, "indexed object", printed=translate(str(expr.base.label)))
         return f"{base}_{{{','.join(self._print(ix) for ix in expr.indices)}}}"
 
     def _print_log(self, expr, exp=None) -> str:
@@ -143,7 +228,7 @@ class LecturePrinter(LatexPrinter):
     def _function_name(self, name: str) -> str:
         """``g`` stays ``g``; registered functions print as their ``Scalar.latex`` (``\\tanh``, ``\\sigma``); other
         words as ``\\operatorname``."""
-        registered = _registered_latex(name)
+        registered = _registered_latex(safe_name(name, "function", latex_allowed=False))
         if registered is not None:
             return registered
         return name if len(name) == 1 else rf"\operatorname{{{name}}}"
@@ -162,7 +247,7 @@ class LecturePrinter(LatexPrinter):
         return f"{self._print(expr.vector)} {sign} {self._print(size)}"
 
     def _print_Text(self, expr: nt.Text) -> str:
-        return rf"\text{{{expr.name}}}"
+        return rf"\text{{{safe_name(expr.name, 'text')}}}"
 
     def _print_OneIf(self, expr: nt.OneIf) -> str:
         return rf"1 \text{{ if }} {self._print(expr.event)}"
@@ -193,7 +278,8 @@ class LecturePrinter(LatexPrinter):
 
     # ---- the LSTM section ----
     def _print_Gate(self, expr: nt.Gate) -> str:
-        return rf"{translate(expr.base)}_{{{self._print(expr.time)}}}"
+        base = safe_name(expr.base, "gate", printed=translate(str(expr.base)))
+        return rf"{base}_{{{self._print(expr.time)}}}"
 
     def _print_Juxtaposed(self, expr: nt.Juxtaposed) -> str:
         return " ".join(self._wrap(arg) for arg in expr.factors)
@@ -203,7 +289,7 @@ class LecturePrinter(LatexPrinter):
         return rf"\frac{{{d}{self._print(expr.expr)}}}{{{d}{self._print(expr.variable)}}}"
 
     def _print_Words(self, expr: nt.Words) -> str:
-        return rf"\text{{{expr.text}}}"
+        return rf"\text{{{safe_name(expr.text, 'text')}}}"
 
     def _print_Table(self, expr: nt.Table) -> str:
         def cell(c) -> str:

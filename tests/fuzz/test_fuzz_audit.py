@@ -43,10 +43,10 @@ def test_the_model_prelude_is_the_lectures_and_audits_cleanly():
 def test_mutated_lecture_documents_never_raise_nor_hang():
     start = time.perf_counter()
     seen: set[str] = set()
-    for text in cases(1_300, seed=2026):
+    for text in cases(700, seed=2026):
         seen.update(check(text))
     assert seen == {"ok", "warning", "error"}  # the mutations reach every verdict
-    assert time.perf_counter() - start < 300  # about 45 s on an idle 2-core machine; a hang guard only
+    assert time.perf_counter() - start < 300  # about 25 s on an idle 2-core machine; a hang guard only
 
 
 @settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -56,7 +56,7 @@ def test_token_soup_documents_never_raise(spans, dollars):
     check("\n".join(fence + "".join(parts) + fence for parts in spans))
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32), st.sampled_from(SPANS), st.text(alphabet="$\n x", max_size=6))
 def test_hypothesis_driven_documents_never_raise(seed, span, joint):
     rng = random.Random(seed)
