@@ -37,16 +37,22 @@ def _load(name: str):
     return module
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished workers (not inflated by other jobs, unlike the wall clock)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 class Stats:
     """Counts for one entry point."""
 
     def __init__(self, name: str) -> None:
-        self.name, self.cases, self.slow, self.longest = name, 0, 0, 0.0
+        self.name, self.cases, self.slow, self.heavy, self.longest = name, 0, 0, 0, 0.0
         self.crashes: collections.Counter = collections.Counter()
         self.first: dict[str, str] = {}
 
     def run(self, fn: Callable[[], object], allowed: type[BaseException], shown: Callable[[], str]) -> None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         try:
             with np.errstate(all="ignore"):
                 fn()
@@ -60,6 +66,7 @@ class Stats:
         seconds = time.perf_counter() - start
         self.cases += 1
         self.slow += seconds > 1
+        self.heavy += _cpu() - cpu > 1
         self.longest = max(self.longest, seconds)
 
     def _crash(self, kind: str, shown: Callable[[], str]) -> None:
@@ -69,7 +76,7 @@ class Stats:
     def report(self) -> str:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         lines = [f"{self.name:<22} cases {self.cases:>7}  crashes {sum(self.crashes.values()):>4}  over 1 s "
-                 f"{self.slow:>4}  longest {self.longest:6.3f} s  peak memory {peak:7.1f} MB"]
+                 f"{self.slow:>4} (CPU {self.heavy})  longest {self.longest:6.3f} s  peak memory {peak:7.1f} MB"]
         lines += [f"    {n} x {kind}\n      first: {self.first[kind]}" for kind, n in self.crashes.items()]
         return "\n".join(lines)
 

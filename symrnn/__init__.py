@@ -1,0 +1,17 @@
+"""symrnn: derive and verify the mathematics of recurrent models symbolically.
+
+``symrnn.read(text)`` reads a document's math (:func:`symrnn.latex.document.read`); the rest lives in the
+subpackages (``symrnn.lecture25``, ``symrnn.audit``, ``symrnn.autodiff``, ...), imported when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def read(text: str, *args: Any, **kwargs: Any):
+    """Every math span of ``text`` read into SymPy, the notation inferred, the unread spans with reasons: see
+    :func:`symrnn.latex.document.read` (imported here on first use, so that ``import symrnn`` stays light)."""
+    from symrnn.latex.document import read as _read
+
+    return _read(text, *args, **kwargs)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from symrnn import audit
+from symrnn import audit, cli
 from symrnn import notation as nt
 from symrnn.core.budget import Budget
 
@@ -208,7 +208,7 @@ def test_adding_matrices_of_different_sizes_is_a_finding_not_a_traceback():
 def test_huge_powers_are_refused_by_name_at_once():
     for text in ("$y = 2^{10^{10}}$", "$y = 99^4656733$"):
         [f] = audit.audit_text(text)
-        assert f.level == "error" and "a power whose value could have about" in f.message
+        assert f.level == "unread" and "a power whose value could have about" in f.message  # symrnn's limit
 
 
 def test_a_derivative_with_a_sum_of_a_hundred_million_terms_is_not_expanded():
@@ -344,7 +344,7 @@ def test_a_step_after_one_that_was_stopped_is_not_recomputed_from_a_wrong_state(
 
 
 def test_the_lecture_audit_is_unchanged_by_the_budget(lecture_findings):
-    assert audit.summary(lecture_findings) == "80 ok, 10 warnings, 10 errors"
+    assert audit.summary(lecture_findings) == "80 ok, 10 warnings, 10 errors"  # the 3 unreadable spans are defects
     assert not [f for f in lecture_findings if f.check in ("internal", "budget")]
 
 
@@ -383,3 +383,24 @@ def test_reading_the_spans_counts_against_the_total_time(monkeypatch):
     assert time.perf_counter() - start < 3 and len(calls) < 40
     assert findings == [audit.Finding(3, "error", "not checked from here: 400 of 400 math spans, the audit ran past its "
                                       "limit of 0.5 s for the whole document (--total-seconds raises it)", "budget")]
+
+
+def test_a_span_symrnn_cannot_read_is_unread_not_an_error():
+    """Unknown notation is a limit of the reader (``unread``, with reason and position, exit status 0); malformed
+    mathematics (a ragged matrix) is an error in the document."""
+    text = "$$\\frobnicate{h} = 2$$\n\n$$A = \\begin{bmatrix} 1 & 2 \\\\ 3 \\end{bmatrix}$$\n"
+    findings = audit.audit_text(text)
+    unread = [f for f in findings if f.level == "unread"]
+    assert [f.line for f in unread] == [1] and "frobnicate" in unread[0].message and "at character" in \
+        unread[0].message
+    assert [f.line for f in findings if f.level == "error"] == [3]
+    assert audit.summary(findings).endswith(", 1 unread")
+    assert "unread" in audit.LEVELS
+
+
+def test_only_unread_spans_leave_the_exit_status_zero(tmp_path, capsys):
+    path = tmp_path / "notes.md"
+    path.write_text("$$\\frobnicate{h} = 2$$\n")
+    assert cli.main(["audit", str(path), "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["level"] == "unread" and set(row) == {"line", "level", "message", "check"}

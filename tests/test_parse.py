@@ -129,7 +129,7 @@ def test_the_lecture_spans_that_cannot_be_read_are_its_own_errors():
             parse(text, backend="none")
         except ParseError as exc:
             failing[text[:11]] = type(exc).__name__
-    assert failing == {r"t 1 \neq": "Unexpected",  # "t - 1 \neq q" lost its minus sign and its right side
+    assert failing == {r"t 1 \neq": "MissingSide",  # "t - 1 \neq q" lost its minus sign and its right side
                        r"\vec{h}_{1}": "ShapeMismatch",  # W's first row has 5 entries
                        r"\vec{h}_{4}": "ShapeMismatch"}  # a garbled column [1; 0; 0; 1 & 97 & 1 & 1]
     assert len(texts) - len(failing) == 73

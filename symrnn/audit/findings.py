@@ -1,11 +1,16 @@
-"""What the audit reports: one finding per verdict, at three levels."""
+"""What the audit reports: one finding per verdict, at four levels.
+
+``ok``, ``warning`` and ``error`` are verdicts on what symrnn read and checked (only a claim checked and found
+false, or mathematics found malformed, is an ``error``); ``unread`` is a span symrnn could not read, with the
+reason and position: a limit of the reader, never an error in the document."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-LEVELS = ("ok", "warning", "error")
+LEVELS = ("ok", "unread", "warning", "error")  # in order of severity
+UNREAD = "unread"
 
 
 @dataclass(frozen=True)
@@ -27,9 +32,10 @@ def worse(a: str, b: str) -> str:
 
 
 def summary(findings: Sequence[Finding]) -> str:
-    """``"80 ok, 10 warnings, 10 errors"``."""
+    """``"80 ok, 10 warnings, 10 errors"``, then ``", 3 unread"`` when some spans could not be read."""
     counts = {lv: sum(f.level == lv for f in findings) for lv in LEVELS}
-    return f"{counts['ok']} ok, {counts['warning']} warnings, {counts['error']} errors"
+    unread = f", {counts['unread']} unread" if counts["unread"] else ""
+    return f"{counts['ok']} ok, {counts['warning']} warnings, {counts['error']} errors{unread}"
 
 
 def shown(expr: object, limit: int = 120) -> str:

@@ -10,6 +10,7 @@ from symrnn.audit.findings import Finding, worse
 from symrnn.audit.model import Document, matrix_value
 from symrnn.audit.reading import Span, replace
 from symrnn.latex.parse import ParseError, canonical
+from symrnn.latex.parse.errors import is_defect
 from symrnn.models.hmm import ModelError, SequenceError
 from symrnn.models.nonlinearities import Nonlinearity
 from symrnn.models.rnn import RNN
@@ -152,7 +153,8 @@ def _check_pieces(span: Span, terms: list, U: sp.Matrix, W: sp.Matrix, out: list
     """Pieces that cannot be read, and matrices in the line that are neither U nor W."""
     for item in terms:
         if isinstance(item, ParseError):
-            out.append(Finding(span.line, "error", f"cannot be read: {item.reason}", WORKED))
+            level, verb = ("error", "cannot be read") if is_defect(item) else ("unread", "not read")
+            out.append(Finding(span.line, level, f"{verb}: {item.reason}", WORKED))
     for piece in terms[1:]:
         if isinstance(piece, ParseError):
             continue

@@ -9,7 +9,7 @@ import sympy as sp
 
 from symrnn import notation as nt
 from symrnn.latex.parse import DEFAULT_LIMITS, Limits, ParseError, parse
-from symrnn.lecture25 import source as lecture
+from symrnn.latex.spans import find_spans
 
 
 @dataclass
@@ -46,7 +46,7 @@ def read(source: str, limits: Limits = DEFAULT_LIMITS, found: list | None = None
     """Every math span of a Markdown text (or the spans ``found`` in it), parsed within ``limits`` (a text that
     repeats is parsed once)."""
     spans, seen = [], {}
-    for eq in lecture.equations(source) if found is None else found:
+    for eq in find_spans(source) if found is None else found:
         if eq.text not in seen:
             seen[eq.text] = _parse(eq.text, limits)
         first = seen[eq.text]

@@ -15,7 +15,7 @@ from symrnn import notation as nt
 from symrnn.audit.bounded import BUDGET, TOTAL_OPTION, Clock, guarded, one_line
 from symrnn.audit.consistency import check_arity
 from symrnn.audit.derivatives import check_derivative, check_update
-from symrnn.audit.findings import Finding, summary
+from symrnn.audit.findings import UNREAD, Finding, summary
 from symrnn.audit.indices import check_distribution, check_indices
 from symrnn.audit.model import Document, definitions, nonlinearity
 from symrnn.audit.numbers import check_claim, check_worked, worked_time
@@ -23,7 +23,9 @@ from symrnn.audit.reading import Span, needs_worker, read, relations
 from symrnn.audit.sizes import check_kinds, check_sizes
 from symrnn.core.budget import DEFAULT, Budget, SizeLimit, check_count, read_text
 from symrnn.latex.parse import ShapeMismatch
+from symrnn.latex.parse.errors import is_defect
 from symrnn.latex.parse.tokens import Limits
+from symrnn.latex.spans import find_spans
 from symrnn.lecture25 import source as lecture
 from symrnn.models.nonlinearities import Nonlinearity
 
@@ -41,7 +43,7 @@ def audit_text(source: str, budget: Budget = DEFAULT) -> list[Finding]:
         return [Finding(1, "error", f"not checked: {exc}", BUDGET)]
     clock = Clock(budget)
     out: list[Finding] = []
-    found = lecture.equations(source)
+    found = find_spans(source)
     if len(found) > budget.max_spans:
         out.append(Finding(found[budget.max_spans].line, "error", f"not checked from here: {len(found)} math spans, "
                            f"more than the limit of {budget.max_spans} (--max-spans raises it)", BUDGET))
@@ -120,15 +122,13 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
     """Every check of one span; an ``ok`` saying what was read when none had anything to say."""
     before = len(out)
     if span.error is not None and not span.pieces[1:]:
-        kind = "sizes" if isinstance(span.error, ShapeMismatch) else "syntax"
-        out.append(Finding(span.line, "error", f"cannot be read: {span.error.reason} (at character "
-                           f"{span.error.pos})", kind))
+        out.append(_unreadable(span))
         return
     line = span.line
     if span.error is not None:
         guarded("worked example", line, out, check_worked, span, doc, g, out, history)
         if len(out) == before:
-            out.append(Finding(span.line, "error", f"cannot be read: {span.error.reason}", "syntax"))
+            out.append(_unreadable(span))
         return
     guarded("worked example", line, out, check_worked, span, doc, g, out, history)
     for rel in relations(span.expr):
@@ -143,6 +143,17 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
         guarded("kinds", line, out, check_kinds, span, rel, out)
     if len(out) == before:
         out.append(Finding(span.line, "ok", "read: " + _describe(span.expr), "equation"))
+
+
+def _unreadable(span: Span) -> Finding:
+    """A span that did not read: an ``error`` when the reader found its mathematics malformed (sizes, a division by
+    zero, a bracket or a side missing), else ``unread`` with the reason and the position."""
+    exc = span.error
+    where = f" (at character {exc.pos})"
+    if is_defect(exc):
+        kind = "sizes" if isinstance(exc, ShapeMismatch) else "syntax"
+        return Finding(span.line, "error", f"cannot be read: {exc.reason}{where}", kind)
+    return Finding(span.line, UNREAD, f"not read: {exc.reason}{where}", "reading")
 
 
 def _describe(expr) -> str:

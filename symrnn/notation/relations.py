@@ -7,7 +7,7 @@ import re
 import sympy as sp
 from sympy.core.sympify import _sympify  # strict: refuses strings, so no text is ever parsed here
 
-from symrnn.notation.symbols import check_name
+from symrnn.notation.symbols import _name, check_name
 from symrnn.numeric.graph import numeric
 
 
@@ -34,7 +34,7 @@ class Text(sp.Expr):
     is_commutative = True
 
     def __new__(cls, name: str):
-        return super().__new__(cls, sp.Symbol(check_name(name)))
+        return super().__new__(cls, sp.Symbol(check_name(_name(name))))
 
     name = property(lambda self: self.args[0].name)
 

@@ -134,7 +134,7 @@ class Applied(MatrixExpr):
     def __new__(cls, name: str, *args: MatrixExpr):
         if not args:
             raise ValueError(f"{name} needs at least one argument")
-        return super().__new__(cls, sp.Symbol(check_name(name)), *args)
+        return super().__new__(cls, sp.Symbol(check_name(_name(name))), *args)
 
     name = property(lambda self: self.args[0].name)
     arguments = property(lambda self: self.args[1:])
@@ -147,7 +147,7 @@ class FunctionEntry(sp.Expr):
     is_commutative = True
 
     def __new__(cls, name: str, index, argument: MatrixExpr):
-        return super().__new__(cls, sp.Symbol(check_name(name)), _sympify(index), argument)
+        return super().__new__(cls, sp.Symbol(check_name(_name(name))), _sympify(index), argument)
 
     name = property(lambda self: self.args[0].name)
     index = property(lambda self: self.args[1])

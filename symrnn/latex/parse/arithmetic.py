@@ -1,9 +1,12 @@
-"""Grammar: sums, products (``\\cdot``, juxtaposition, ``/``, ``\\odot``/``\\oslash``) and powers, with shapes.
+"""Grammar: sums, products (``\\cdot``, ``\\times``, juxtaposition, ``/``, ``\\odot``/``\\circ``/``\\otimes``/
+``\\oslash``), powers and transposes (``^T``, ``^\\top``, ``^\\intercal``), with shapes.
 
 Matrices are checked as they are combined: a sum or product of provably different shapes is a
 :class:`ShapeMismatch`; when the shapes depend on sizes such as N and V+1 the result is kept unevaluated
 (``MatAdd``/``MatMul``) for the audit to report the condition.  A scalar written before an explicit matrix is its
 factor (``\\frac{1}{10}[...]``) and a declared gate before a vector an entrywise product (``f_t \\vec{c}_{t-1}``).
+``\\circ`` (between vectors or matrices) and ``\\otimes`` (between vectors) are the entrywise product too;
+``\\cdot`` between two vectors is their dot product ``a^T b``.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
-from symrnn.latex.parse.errors import ShapeMismatch, TooDeep
+from symrnn.latex.parse.errors import ShapeMismatch, TooDeep, Unexpected
 from symrnn.latex.parse.tokens import RELATIONS, Token
 from symrnn.ops import Ratio
 
-_NOT_A_START = ("right", "cdot", "times", "odot", "oslash", "circ", "vdots", "cdots", "ddots", "rightarrow",
-                *RELATIONS)
+_NOT_A_START = ("right", "cdot", "times", "odot", "oslash", "circ", "otimes", "vdots", "cdots", "ddots",
+                "rightarrow", "top", "intercal", "rVert", *RELATIONS)
+_ENTRYWISE = ("odot", "oslash", "circ", "otimes")  # \\circ and \\otimes join vectors entrywise, as \\odot
+_TRANSPOSES = ("top", "intercal")  # ^\\top, ^\\intercal (and ^T after a matrix)
 
 
 class ArithmeticMixin(ParserCore):
@@ -102,6 +107,8 @@ class ArithmeticMixin(ParserCore):
         if tok.kind == "sym":
             return tok.value == "("
         if tok.kind == "cmd":
+            if tok.value == "Vert":  # inside a norm, \\| closes it
+                return not self.norm_depth
             return tok.value not in _NOT_A_START or (tok.value == "cdot" and self.at_sym_ahead(1, ")"))
         return False
 
@@ -117,9 +124,9 @@ class ArithmeticMixin(ParserCore):
             ops: list[Token] = []
             while True:
                 if self.at("cmd", "cdot") or self.at("cmd", "times"):
-                    self.take()
-                    segments[-1].append(self.factor())
-                elif self.at("cmd", "odot") or self.at("cmd", "oslash"):
+                    op = self.take()
+                    self.dot_or_product(segments[-1], self.factor(), op)
+                elif self.peek().kind == "cmd" and self.peek().value in _ENTRYWISE:
                     ops.append(self.take())
                     segments.append([self.factor()])
                 elif self.at_sym("/"):
@@ -136,6 +143,20 @@ class ArithmeticMixin(ParserCore):
         finally:
             self.depth -= 1
 
+    def dot_or_product(self, factors: list, value, op: Token) -> None:
+        """``a \\cdot b``: a product, or of two vectors their dot product ``a^T b``; ``\\times`` between two vectors
+        (a cross product) is not read."""
+        before = factors[-1]
+        if _column(before) and _column(value):
+            if op.value == "times":
+                raise self.error("a cross product of vectors is not read", op, Unexpected)
+            if fits(before.shape, value.shape) is False:
+                raise self.error(f"a dot product of shapes {shape_text(before.shape)} and {shape_text(value.shape)}",
+                                 op, ShapeMismatch)
+            factors[-1] = sp.MatMul(sp.Transpose(before), value)
+            return
+        factors.append(value)
+
     def entrywise(self, values: list, ops: list[Token], start: Token):
         """Products joined by ``\\odot``/``\\oslash``, left to right: ``a \\odot b \\oslash c`` is ``(a . b) / c``."""
         if len(values) == 1:
@@ -143,6 +164,13 @@ class ArithmeticMixin(ParserCore):
         if len(ops) > self.limits.max_depth:  # each \oslash wraps what came before it
             raise self.error(f"more than {self.limits.max_depth} \\odot/\\oslash in a row",
                              ops[self.limits.max_depth], TooDeep)
+        for op, v in zip(ops, values[1:], strict=True):  # else a composition, or Kronecker's product
+            if op.value == "circ" and not (isinstance(values[0], MatrixExpr) and isinstance(v, MatrixExpr)):
+                raise self.error("\\circ is read between vectors or matrices only (a composition is not read)", op,
+                                 Unexpected)
+            if op.value == "otimes" and not (_column(values[0]) and _column(v)):
+                raise self.error("\\otimes is read between vectors only (a Kronecker product is not read)", op,
+                                 Unexpected)
         for v in values:
             if not isinstance(v, MatrixExpr):
                 raise self.error("\\odot joins matrices or vectors", start, ShapeMismatch)
@@ -152,7 +180,7 @@ class ArithmeticMixin(ParserCore):
                                  ShapeMismatch)
         run = [values[0]]
         for op, v in zip(ops, values[1:], strict=True):
-            if op.value == "odot":
+            if op.value != "oslash":
                 run.append(v)
             else:
                 run = [Ratio(run[0] if len(run) == 1 else nt.hadamard(*run), v)]
@@ -205,19 +233,28 @@ class ArithmeticMixin(ParserCore):
                     raise self.error(f"more than {self.limits.max_depth} powers in a row", tok, TooDeep)
                 if isinstance(base, MatrixExpr):
                     base = self.matrix_power(base, tok)
+                elif self.at_transpose():
+                    self.script_tokens()  # a number's transpose is the number
                 else:
                     base = self.power(base, self.script(), tok)
             return base
         finally:
             self.depth -= 1
 
+    def at_transpose(self, kind: str = "cmd") -> bool:
+        """After ``^``: ``\\top`` or ``\\intercal`` (or, ``kind="letter"``, ``T``), alone or braced."""
+        braced = self.at_sym("{")
+        tok = self.peek(1 if braced else 0)
+        if not (tok.kind == kind and tok.value in (_TRANSPOSES if kind == "cmd" else ("T",))):
+            return False
+        return not braced or self.at("sym", "}", ahead=2)
+
     def matrix_power(self, base: MatrixExpr, tok: Token) -> MatrixExpr:
         """What follows ``^`` on a matrix: ``T`` (transpose), ``(t)`` (the copy used at step t), ``\\circ 2`` (an
         entrywise power) or an exponent (a power of a square matrix)."""
         braced = self.at_sym("{")
-        ahead = 1 if braced else 0
-        nxt, after = self.peek(ahead), self.peek(ahead + 1)
-        if nxt.kind == "letter" and nxt.value == "T" and (not braced or (after.kind == "sym" and after.value == "}")):
+        nxt = self.peek(1 if braced else 0)
+        if self.at_transpose() or self.at_transpose("letter"):
             self.script_tokens()
             return sp.Transpose(base) if _bounded(base) else base.T
         if braced and nxt.kind == "sym" and nxt.value == "(":
@@ -267,6 +304,11 @@ def _bounded(term) -> bool:
     """A sum or product written with bounds inside: SymPy's matrix algebra would compute it (``doit``), and
     ``\\prod_{t=1}^{10^{6}} t`` is a number of millions of digits, so such a product or sum is kept as written."""
     return isinstance(term, sp.Basic) and term.has(sp.Sum, sp.Product, sp.Integral, sp.Derivative)
+
+
+def _column(value) -> bool:
+    """A vector: a matrix expression of one column (and not 1 x 1)."""
+    return isinstance(value, MatrixExpr) and value.shape[1] == 1 and value.shape[0] != 1
 
 
 def _explicit(m) -> bool:

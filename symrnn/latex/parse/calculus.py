@@ -1,9 +1,12 @@
-"""Grammar: fractions and derivatives (``d`` versus ``\\partial``, gradients), ``\\sum``, ``\\prod``, ``\\max_i``
-and SymPy's ``O(...)``.
+"""Grammar: fractions and derivatives (``d`` versus ``\\partial``, gradients), ``\\sum``, ``\\prod``, ``\\max_i``,
+``\\max(a, b)`` and SymPy's ``O(...)``.
 
-A fraction whose parts both start with ``d`` (or ``\\partial``) is a derivative; a scalar's derivative in a vector
-or matrix is a gradient of that shape (:class:`symrnn.notation.VecDerivative`).  An unparenthesised ``\\sum_i``,
-``\\max_i`` or bounded ``\\sum``/``\\prod`` takes the rest of the product as its body.
+A fraction whose parts both start with ``d`` (``\\mathrm{d}``) or ``\\partial`` is a derivative, also as an
+operator (``\\frac{d}{dt} x``, ``\\frac{\\partial}{\\partial w} L``), and so are ``\\partial L / \\partial w``,
+``\\partial_w L`` and ``\\nabla_{\\mathbf{W}} L`` (the gradient, a total derivative); a scalar's derivative in a
+vector or matrix is a gradient of that shape (:class:`symrnn.notation.VecDerivative`).  An unparenthesised
+``\\sum_i``, ``\\max_i``, derivative operator or bounded ``\\sum``/``\\prod`` takes the rest of the product as its
+body; a bounded one runs over the range between its bounds, whichever way they are written (:func:`ordered`).
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
-from symrnn.latex.parse.errors import DivisionByZero, ShapeMismatch, Unbalanced
+from symrnn.latex.parse.errors import DivisionByZero, ShapeMismatch, Unbalanced, Unexpected
 from symrnn.latex.parse.tokens import GREEK, Token
+from symrnn.ops import relu
 
 
 def _is_marker(tok: Token, marker: str) -> bool:
     if marker == "d":
-        return tok.kind == "letter" and tok.value == "d"
+        return (tok.kind == "letter" and tok.value == "d") or (tok.kind == "text" and tok.arg == "d"
+                                                                 and tok.value in ("mathrm", "text", "operatorname"))
     return tok.kind == "cmd" and tok.value == "partial"
 
 
@@ -30,13 +35,11 @@ class CalculusMixin(ParserCore):
         (a0, a1), (b0, b1) = self.brace_span(), self.brace_span()
         first_num, first_den = self.toks[a0], self.toks[b0]
         for marker in ("d", "partial"):
-            if _is_marker(first_num, marker) and _is_marker(first_den, marker) and a1 - a0 > 1 and b1 - b0 > 1:
-                numer = self.sub_parse(a0 + 1, a1, self.expr)
+            if _is_marker(first_num, marker) and _is_marker(first_den, marker) and b1 - b0 > 1:
                 var = self.sub_parse(b0 + 1, b1, self.factor)
-                if isinstance(var, MatrixExpr) and not isinstance(numer, MatrixExpr):  # a gradient: shaped as var
-                    return nt.VecDerivative(numer, var, partial=marker == "partial")
-                cls = nt.TotalDerivative if marker == "d" else nt.PartialDerivative
-                return cls(numer, var)
+                if a1 - a0 == 1:  # \\frac{d}{dt} x: an operator on the rest of the product
+                    return self.derivative(self.operand(tok), var, marker)
+                return self.derivative(self.sub_parse(a0 + 1, a1, self.expr), var, marker)
         numer = self.sub_parse(a0, a1, self.expr)
         denom = self.sub_parse(b0, b1, self.expr)
         if isinstance(denom, MatrixExpr):
@@ -51,6 +54,42 @@ class CalculusMixin(ParserCore):
         if isinstance(numer, MatrixExpr):
             return self.sized(sp.MatMul(inverse, numer), tok)
         return self.sized(sp.Mul(numer, inverse, evaluate=False), tok)
+
+    def derivative(self, numer, var, marker: str):
+        """``d numer / d var`` (``marker`` ``"d"``) or the partial one; of a scalar in a vector or matrix, the
+        gradient, shaped as ``var``."""
+        if isinstance(var, MatrixExpr) and not isinstance(numer, MatrixExpr):
+            return nt.VecDerivative(numer, var, partial=marker == "partial")
+        cls = nt.TotalDerivative if marker == "d" else nt.PartialDerivative
+        return cls(numer, var)
+
+    def operand(self, tok: Token):
+        """What a derivative operator applies to: the rest of the product."""
+        if not self.starts_factor():
+            raise self.error(f"{self.describe(tok)} needs what it differentiates", tok)
+        return self.term()
+
+    def operator_derivative(self, tok: Token):
+        """After ``\\partial`` or ``\\nabla``: ``\\partial_w L``, ``\\nabla_{\\mathbf{W}} L`` (the gradient: a total
+        derivative, as ``\\frac{dL}{d\\mathbf{W}}``) or ``\\partial L / \\partial \\mathbf{h}_t``."""
+        marker = "partial" if tok.value == "partial" else "d"
+        if self.at_sym("_"):
+            self.take()
+            if self.at_sym("{"):
+                self.take()
+                var = self.expr()
+                self.expect_sym("}", "after the variable")
+            else:
+                var = self.primary()
+            return self.derivative(self.operand(tok), var, marker)
+        if marker == "d":
+            raise self.error("\\nabla needs its variable: \\nabla_{W} L", tok)
+        numer = self.factor()
+        slash = self.expect_sym("/", "in \\partial f / \\partial x")
+        if not self.at("cmd", "partial"):
+            raise self.error(f"expected \\partial after '/', found {self.describe(self.peek())}", slash)
+        self.take()
+        return self.derivative(numer, self.factor(), marker)
 
     def brace_span(self) -> tuple[int, int]:
         """The token range inside the next ``{...}`` (skipped over; parsed later by :meth:`sub_parse`)."""
@@ -100,10 +139,22 @@ class CalculusMixin(ParserCore):
         self.take()
         hi = self.script()
         body = self.term()
+        lo, hi = ordered(lo, hi)
         return (sp.Sum if name == "sum" else sp.Product)(body, (var, lo, hi))
 
     def maximum(self, tok: Token):
-        """``\\max_i body``: the largest over the states."""
+        """``\\max_i body``: the largest over the states; ``\\max(a, b)``: the larger of two numbers, and of 0 and a
+        vector its ReLU."""
+        if self.at_open():
+            args = self.arguments()
+            if len(args) != 2:
+                raise self.error("\\max(...) takes two arguments", tok)
+            vectors = [a for a in args if isinstance(a, MatrixExpr)]
+            if not vectors:
+                return sp.Max(*args)
+            if len(vectors) == 1 and any(self.is_zero(a) for a in args):
+                return nt.elementwise(relu, vectors[0])
+            raise self.error("\\max(...) of vectors is read only as \\max(0, v), the entrywise ReLU", tok, Unexpected)
         if not self.at_sym("_"):
             raise self.error("\\max needs an index: \\max_i", tok)
         self.take()
@@ -126,3 +177,19 @@ class CalculusMixin(ParserCore):
         if not ((end.kind == "cmd" and end.value == "right") or (end.kind == "sym" and end.value == ")")):
             raise self.error(f"expected ')' to close O(, found {self.describe(end)}", end)
         return sp.Order(body, point) if point else sp.Order(body)
+
+
+def ordered(lo, hi) -> tuple:
+    """A bounded sum's or product's bounds in ascending order: it runs over the range between them, whichever way it
+    is written.  ``\\prod_{j=5}^{2}`` is j = 2..5 and ``\\prod_{j=t}^{i}`` (a derivation going back in time) is
+    j = i..t; an upper bound one below the lower (``\\prod_{j=t+1}^{t}``) is the empty range, as written.  When
+    the difference is not a number, the later bound is the one in T, then t, then any other letter, then a number."""
+    diff = hi - lo
+    if diff.is_number:
+        return (hi, lo) if (diff + 1).is_extended_negative else (lo, hi)
+    return (hi, lo) if _lateness(lo) > _lateness(hi) else (lo, hi)
+
+
+def _lateness(bound) -> int:
+    names = {s.name for s in bound.free_symbols if isinstance(s, sp.Symbol)}
+    return 2 if "T" in names else 1 if "t" in names else 0 if names else -1

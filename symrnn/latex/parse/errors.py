@@ -1,7 +1,8 @@
 """The parser's errors: one :class:`ParseError` subclass per kind of failure, each naming the position.
 
-Callers catch :class:`ParseError` (a ValueError) for any unreadable input and the subclass when the kind matters
-(:mod:`symrnn.audit` reports a :class:`ShapeMismatch` as a size error, not as unreadable text).
+Callers catch :class:`ParseError` (a ValueError) for any unreadable input and the subclass when the kind matters:
+:data:`DEFECTS` are mathematics found malformed (:mod:`symrnn.audit` reports them as errors in the document); any
+other error means only that symrnn could not read the text (reported as ``unread``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class Unexpected(ParseError):
     """A token where the grammar expects something else (including text left over after a complete input)."""
 
 
+class MissingSide(Unexpected):
+    """A relation with nothing on one side (``a \\neq``): malformed mathematics, not an unknown notation."""
+
+
 class DivisionByZero(Unexpected):
     """A value divided by zero (``\\frac{x}{0}``, ``x / 0``, ``0^{-1}``) or otherwise undefined (``1^\\infty``)."""
 
@@ -70,3 +75,13 @@ class ShapeMismatch(ParseError):
 
 class BackendError(ParseError):
     """The latex2sympy backend failed on, or disagreed with symrnn about, a plain-arithmetic piece."""
+
+
+#: Errors that say the mathematics itself is malformed, whatever the notation: sizes that do not fit, a division by
+#: zero, a bracket without its partner, a relation without a side.
+DEFECTS: tuple[type[ParseError], ...] = (ShapeMismatch, DivisionByZero, Unbalanced, MissingSide)
+
+
+def is_defect(exc: ParseError) -> bool:
+    """Whether ``exc`` finds the mathematics malformed (an error in the document) rather than unreadable to symrnn."""
+    return isinstance(exc, DEFECTS)

@@ -1,5 +1,6 @@
 """Grammar: environments: ``bmatrix`` (with a scalar factor, ``\\vdots`` patterns, blocks), ``cases`` and
-``array`` tables of ``\\text{...}`` words and math.
+``array`` tables of ``\\text{...}`` words and math.  Layout environments (``aligned``, ``align``, ...) are read
+by :mod:`.relations` when they hold a whole span; inside an expression they are refused.
 
 Rows and cells are read first and then built: a ragged ``bmatrix`` or table is a :class:`ShapeMismatch`, a
 ``bmatrix`` with dots must follow the lecture's pattern (first, ``\\vdots``, last) and becomes a
@@ -16,7 +17,7 @@ from sympy.matrices.expressions import MatrixExpr
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
 from symrnn.latex.parse.errors import RefusedName, ShapeMismatch
-from symrnn.latex.parse.tokens import Token
+from symrnn.latex.parse.tokens import LAYOUT_ENVIRONMENTS, Token
 
 
 class _DotsCell:
@@ -29,9 +30,15 @@ class MatricesMixin(ParserCore):
 
     def environment(self):
         tok = self.take()
+        if tok.arg in LAYOUT_ENVIRONMENTS:
+            raise self.error(f"\\begin{{{tok.arg}}} lays out whole relations: it must hold the whole span (or the "
+                             "whole piece between separators), not stand inside an expression", tok)
         rows: list[list[Any]] = [[]]
         while True:
             nxt = self.peek()
+            if tok.arg == "cases" and self.at_punctuation():
+                self.take()
+                continue
             if nxt.kind == "end":
                 self.take()
                 break
@@ -62,7 +69,13 @@ class MatricesMixin(ParserCore):
             return self.cases(rows, tok)
         if tok.arg == "array":
             return self.table(rows, tok)
-        return self.matrix(rows, tok)
+        return self.explicit_matrix(rows, tok)
+
+    def at_punctuation(self) -> bool:
+        """A ``,`` ``.`` or ``;`` that ends a cell of ``cases`` (``x, & x > 0``): dropped."""
+        nxt = self.peek(1)
+        ends = nxt.kind in ("rowsep", "end") or (nxt.kind == "sym" and nxt.value == "&")
+        return ends and self.at_sym(",", ".", ";")
 
     def cell(self, env: str):
         if env == "array":
@@ -121,7 +134,7 @@ class MatricesMixin(ParserCore):
         bounded = any(isinstance(c, sp.Basic) and c.has(sp.Sum, sp.Product) for pair in pairs for c in pair)
         return sp.Piecewise(*pairs, evaluate=not bounded)  # evaluating would compute \prod_{t=1}^{10^6} t
 
-    def matrix(self, rows: list, tok: Token):
+    def explicit_matrix(self, rows: list, tok: Token):
         widths = [len(r) for r in rows]
         if any(isinstance(c, _DotsCell) for row in rows for c in row):
             return self.dots_matrix(rows, tok)

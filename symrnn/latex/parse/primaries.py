@@ -1,20 +1,27 @@
 """Grammar: what a factor starts with (a number, a letter, a command, an environment, ``(...)``) and argument lists.
 
-Each kind is handed on to its construct's rules: ``P(`` to :mod:`.relations`, ``\\frac``/``\\sum``/``\\max`` to
-:mod:`.calculus`, names and function application to :mod:`.functions`, environments to :mod:`.matrices`.
+Each kind is handed on to its construct's rules: ``P(`` to :mod:`.relations`, ``\\frac``/``\\sum``/``\\max``/
+``\\partial``/``\\nabla`` to :mod:`.calculus`, names and function application to :mod:`.functions`, environments to
+:mod:`.matrices`.  Norms (``\\|v\\|^2``, ``\\lVert v \\rVert_2^2``) are read here.
 """
 
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
-from symrnn.latex.parse.tokens import GREEK, Token
+from symrnn.latex.parse.errors import Unexpected
+from symrnn.latex.parse.tokens import ACCENTS, GREEK, Token, deadline_check
+
+_CLOSERS = {"Vert": "Vert", "lVert": "rVert"}  # a norm's opening bar and its closing one
 
 
 class PrimariesMixin(ParserCore):
     """Primaries, parenthesised groups and argument lists."""
+
+    norm_depth = 0  # inside \\|...\\|, the next \\| closes the norm (it does not start a factor)
 
     def primary(self):
         tok = self.peek()
@@ -44,6 +51,13 @@ class PrimariesMixin(ParserCore):
         return self.at_sym("(") or (self.at("cmd", "left") and self.peek().arg in "([")
 
     def arguments(self) -> list:
+        saved, self.norm_depth = self.norm_depth, 0  # inside parentheses \\| opens a norm again
+        try:
+            return self.argument_list()
+        finally:
+            self.norm_depth = saved
+
+    def argument_list(self) -> list:
         tok = self.take()
         left = tok.kind == "cmd"
         if left and tok.arg == "[":
@@ -77,6 +91,8 @@ class PrimariesMixin(ParserCore):
             return self.apply("g", None, tok)
         if name == "O" and self.at_open():
             return self.order()
+        if self.function_ahead(name):
+            return self.apply(name, None, tok)
         indices = self.subscripts()
         if name == "g" and indices is not None and self.at_open():
             return self.apply("g", indices, tok)
@@ -89,6 +105,8 @@ class PrimariesMixin(ParserCore):
             self.take()
             if name == "sigma" and (self.at_open() or self.at_sym("{")):
                 return self.apply("sigma", None, tok)
+            if self.function_ahead(name):
+                return self.apply(name, None, tok)
             indices = self.subscripts()
             if name == "sigma" and indices is not None and self.at_open():
                 return self.apply("sigmoid", indices, tok)
@@ -107,6 +125,20 @@ class PrimariesMixin(ParserCore):
             self.take()
             inner = self.take_group_name(tok)
             return self.name(inner, self.subscripts(), tok, vector=True)
+        if name in ACCENTS:  # \\tilde{\\mathbf{h}}: the tokeniser leaves the braced name to the grammar
+            self.take()
+            return self.accented(tok)
+        if name in _CLOSERS:
+            self.take()
+            return self.norm(tok)
+        if name == "ell":
+            self.take()
+            if self.function_ahead(name):
+                return self.apply(name, None, tok)
+            return self.name(name, self.subscripts(), tok)
+        if name in ("partial", "nabla"):
+            self.take()
+            return self.operator_derivative(tok)
         if name in ("sum", "prod"):
             self.take()
             return self.big_operator(name, tok)
@@ -125,7 +157,8 @@ class PrimariesMixin(ParserCore):
         raise self.error(f"{self.describe(tok)} cannot start an expression here", tok)
 
     def take_group_name(self, tok: Token) -> str:
-        """The name inside ``\\vec{...}``: a letter or a Greek command."""
+        """The name inside ``\\vec{...}``: a letter, a Greek command or an accented letter (``\\vec{\\tilde{h}}``,
+        the vector named ``htilde``)."""
         braced = self.at_sym("{")
         if braced:
             self.take()
@@ -134,8 +167,67 @@ class PrimariesMixin(ParserCore):
             name = inner.value
         elif inner.kind == "cmd" and inner.value in GREEK:
             name = inner.value
+        elif inner.kind == "text" and inner.value in ACCENTS and inner.arg.isalpha() and len(inner.arg) == 1:
+            name = inner.arg + inner.value
         else:
             raise self.error("\\vec takes a letter or a Greek letter", inner)
         if braced:
             self.expect_sym("}", "after the vector's name")
         return name
+
+    # -- abstract functions and norms --
+    def function_ahead(self, name: str) -> bool:
+        """``f(x)``, ``\\phi(z)``, ``\\ell(y, o)``: a letter of ``Sizes.functions`` before parentheses (or SymPy's
+        ``f{\\left(x \\right)}``), or any lower-case or Greek letter before a comma list (``h(x, y)``)."""
+        if len(name) == 1 and name.isupper():
+            return False
+        if name in self.sizes.functions:
+            return self.at_open() or (self.at_sym("{") and self.at("cmd", "left", ahead=1))
+        return self.at_open() and self.comma_list_ahead()
+
+    def comma_list_ahead(self) -> bool:
+        """True if the parenthesised group that starts here holds a comma at its own level."""
+        level, ahead = 0, 0
+        while True:
+            tok = self.peek(ahead)
+            if tok.kind == "eof":
+                return False
+            if ahead % 256 == 255:
+                deadline_check(self.deadline, tok.pos, self.text)
+            if (tok.kind == "sym" and tok.value in "([{") or (tok.kind == "cmd" and tok.value == "left"):
+                level += 1
+            elif (tok.kind == "sym" and tok.value in ")]}") or (tok.kind == "cmd" and tok.value == "right"):
+                level -= 1
+                if level == 0:
+                    return False
+            elif level == 1 and tok.kind == "sym" and tok.value == ",":
+                return True
+            ahead += 1
+
+    def norm(self, tok: Token):
+        """``\\|v\\|``, ``\\lVert v \\rVert``, with an optional ``_2``: the Euclidean norm of a vector.  Squared
+        (``^2``) it is ``v^T v`` (a 1 x 1 matrix, as the notation's products of vectors are); unsquared, the entrywise
+        square root of that."""
+        self.norm_depth += 1
+        try:
+            inner = self.expr()
+        finally:
+            self.norm_depth -= 1
+        close = self.peek()
+        if not (close.kind == "cmd" and close.value == _CLOSERS[tok.value]):
+            raise self.error(f"expected the norm's closing bar, found {self.describe(close)}", close)
+        self.take()
+        if self.at_sym("_"):
+            sub = self.take()
+            order = self.script()
+            if order != 2:
+                raise self.error("only the Euclidean norm (_2) is read", sub, Unexpected)
+        if not isinstance(inner, MatrixExpr) or inner.shape[1] != 1:
+            raise self.error("a norm \\|...\\| is read of a vector only", tok, Unexpected)
+        square = sp.MatMul(sp.Transpose(inner), inner)
+        for pattern in ((("sym", "^"), ("num", "2")), (("sym", "^"), ("sym", "{"), ("num", "2"), ("sym", "}"))):
+            if all(self.at(kind, value, ahead=n) for n, (kind, value) in enumerate(pattern)):
+                for _ in pattern:
+                    self.take()
+                return square
+        return sp.HadamardPower(square, sp.S.Half)

@@ -1,6 +1,8 @@
 """Grammar: sub- and superscripts, and indices (``h_{i,t}``, ``Y_{query}``, ``X_{1}, \\dots``).
 
-A braced script that is plain arithmetic (``t-1``, ``V+1``) is where the backend gives its second reading.
+A braced script that is plain arithmetic (``t-1``, ``V+1``) is where the backend gives its second reading.  A
+subscript written as text (``W_\\textrm{hh}``, ``W_{\\mathrm{xh}}``) is a :class:`TextSubscript`: part of the name,
+never an index (:mod:`.functions` decides the other subscripts from :class:`.sizes.Sizes`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,15 @@ import sympy as sp
 
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
-from symrnn.latex.parse.tokens import GREEK, Token
+from symrnn.latex.parse.errors import RefusedName
+from symrnn.latex.parse.tokens import GREEK, WORD, Token
+
+#: Text commands whose argument, as a subscript, is part of a name (``\\textrm`` is read as ``\\text``).
+NAME_TEXT = frozenset({"text", "mathrm", "operatorname", "mathit"})
+
+
+class TextSubscript(sp.Symbol):
+    """A subscript written as text, ``\\textrm{hh}`` in ``\\mathbf{W}_\\textrm{hh}``: always part of the name."""
 
 
 class ScriptsMixin(ParserCore):
@@ -28,6 +38,8 @@ class ScriptsMixin(ParserCore):
     def script(self, index: bool = False):
         """A sub- or superscript: a braced group (a comma list in an index) or one token."""
         tok = self.peek()
+        if index and self.at_text_subscript():
+            return [self.text_subscript()]
         if self.at_sym("{"):
             self.take()
             start = self.i
@@ -51,6 +63,26 @@ class ScriptsMixin(ParserCore):
             value = self.greek(tok.value)
             return [value] if index else value
         raise self.error(f"expected a sub- or superscript, found {self.describe(tok)}")
+
+    def at_text_subscript(self) -> bool:
+        """``\\textrm{hh}`` or ``{\\mathrm{xh}}`` next."""
+        ahead = 1 if self.at_sym("{") else 0
+        tok = self.peek(ahead)
+        if tok.kind != "text" or tok.value not in NAME_TEXT:
+            return False
+        return not ahead or self.at("sym", "}", ahead=2)
+
+    def text_subscript(self) -> TextSubscript:
+        braced = self.at_sym("{")
+        if braced:
+            self.take()
+        tok = self.take()
+        if braced:
+            self.take()
+        word = tok.arg.strip()
+        if not WORD.match(word):
+            raise self.error(f"a subscript \\{tok.value}{{{tok.arg}}} must be a plain word", tok, RefusedName)
+        return TextSubscript(word)
 
     def index_expr(self):
         """An index: arithmetic in which a run of letters is one name (``Y_{query}``)."""

@@ -65,21 +65,33 @@ GREEK = frozenset("""alpha beta gamma delta epsilon varepsilon zeta eta theta va
 FUNCTIONS = {"exp": sp.exp, "ln": sp.log, "log": sp.log, "tanh": sp.tanh, "sigma": sigmoid}
 RELATIONS = {"=": "=", "approx": "approx", "leftarrow": "leftarrow", "neq": "neq", "ne": "neq", "<": "<",
              ">": ">", "leq": "leq", "le": "leq", "geq": "geq", "ge": "geq"}
-TEXT_COMMANDS = frozenset({"text", "operatorname", "mathrm", "mathfrak", "mathbf", "mathit", "textrm"})
+TEXT_COMMANDS = frozenset({"text", "operatorname", "mathrm", "mathfrak", "mathbf", "mathit", "textrm", "boldsymbol",
+                           "bm"})
 ACCENTS = frozenset({"hat", "bar", "tilde"})
 _SPACING = frozenset({",", ";", "!", " ", ":", "quad", "qquad", "displaystyle"})
+#: spacing that may stand between two relations (``U = ... \\qquad W = ...``): the next token is marked ``spaced``
+_SEPARATING = frozenset({",", ";", "!", " ", ":", "quad", "qquad"})
+#: equation numbering and references, read and dropped: ``\\label{...}``, ``\\tag{...}``, ``\\nonumber``, ``\\notag``
+_IGNORED = frozenset({"label", "tag", "nonumber", "notag"})
 _KNOWN = frozenset({"frac", "vec", "sum", "prod", "max", "left", "right", "begin", "end", "dots", "ldots", "cdots",
                     "vdots", "ddots", "cdot", "times", "odot", "oslash", "circ", "partial", "infty", "exp", "ln",
-                    "log", "tanh", "rightarrow",
+                    "log", "tanh", "rightarrow", "top", "intercal", "ell", "nabla", "otimes", "Vert", "lVert", "rVert",
                     *RELATIONS, *GREEK, *TEXT_COMMANDS, *ACCENTS})
-_ENVIRONMENTS = frozenset({"bmatrix", "cases", "array"})
+#: environments that lay out whole relations (rows, ``&`` alignment): read by :mod:`.relations`, not as a factor
+LAYOUT_ENVIRONMENTS = frozenset({"equation", "equation*", "align", "align*", "aligned", "flalign", "flalign*",
+                                 "gather", "gather*", "gathered", "split", "multline", "multline*", "eqnarray",
+                                 "eqnarray*", "displaymath", "math"})
+#: layouts whose even ``&`` (the second, fourth, ...) in a row starts another relation: ``a &= b & c &= d``
+PAIRED_COLUMNS = frozenset({"align", "align*", "aligned", "flalign", "flalign*"})
+_ENVIRONMENTS = frozenset({"bmatrix", "cases", "array", *LAYOUT_ENVIRONMENTS})
 WORD = re.compile(r"^[A-Za-z]+$")
 _TEXT = re.compile(r"^[A-Za-z0-9 .,;:'()+\-/=]*$")  # nt.Words' characters; outside a table only a word is read
 _COLUMNS = re.compile(r"^[lcr]{1,20}$")
-_SYMBOLS = set("+-=<>,|()[]{}^_&'/*;")
+_SYMBOLS = set("+-=<>,|()[]{}^_&'/*;.")  # "." is read only as trailing punctuation
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _DIGITS = frozenset("0123456789")  # only ASCII: "²" and "٣" are digits to str.isdigit, unknown characters here
 _NUMBER = re.compile(r"[0-9]*(?:\.[0-9]+)?", re.ASCII)
+_ROW_SPACE = re.compile(r"\*?(?:\s*\[\s*-?[0-9]*\.?[0-9]+\s*(?:pt|em|ex|mm|cm|in|mu|bp|pc)\s*\])?", re.ASCII)
 _LETTERS = {"t": nt.t, "q": nt.q, "i": nt.i, "j": nt.j, "k": nt.k, "T": nt.T, "N": nt.N, "V": nt.V}
 
 
@@ -105,6 +117,7 @@ class Token:
     arg: str = ""  # the braced argument of a text command or environment
     glued: bool = False  # no white space before this token
     spec: str = ""  # an array's column specification (``ll``)
+    spaced: bool = False  # a spacing command (``\\quad``, ``\\,``, ``~``, ...) stands before this token
 
 
 def deadline_check(deadline: float, pos: int, text: str) -> None:
@@ -131,6 +144,7 @@ class _Tokeniser:
         self.tokens: list[Token] = []
         self.stack: list[tuple[str, int]] = []
         self.n, self.p, self.glued = len(text), 0, False
+        self.spaced = False  # a separating space was skipped since the last token
 
     def run(self) -> list[Token]:
         text = self.text
@@ -140,8 +154,9 @@ class _Tokeniser:
             c = text[self.p]
             if c.isspace() or c == "~":
                 self.p, self.glued = self.p + 1, False
+                self.spaced |= c == "~"
                 continue
-            start = self.p
+            start, count = self.p, len(self.tokens)
             if c == "\\":
                 if not self.command(start):
                     self.glued = False
@@ -158,7 +173,9 @@ class _Tokeniser:
                 self.symbol(c, start)
             else:
                 raise UnknownMacro(f"unexpected character {c!r}", self.p, text)
-            self.glued = True
+            if self.spaced and len(self.tokens) > count:
+                self.tokens[count] = replace(self.tokens[count], spaced=True)
+            self.glued, self.spaced = True, False
             self.check_depth(start)
         if self.stack:
             what, where = self.stack[-1]
@@ -196,28 +213,64 @@ class _Tokeniser:
         text, p = self.text, self.p
         if p + 1 < self.n and text[p + 1] == "\\":
             self.tokens.append(Token("rowsep", "\\\\", p, p + 2, glued=self.glued))
-            self.p = p + 2
+            self.p = p + 2 + _ROW_SPACE.match(text[p + 2:p + 40]).end()  # \\[4pt], \\*: spacing, dropped
             return True
         m = re.match(r"[A-Za-z]+", text[p + 1:p + 40])
         if not m:
             ch = text[p + 1:p + 2]
+            if ch == "|":  # \| is \Vert, a norm's bar
+                self.tokens.append(Token("cmd", "Vert", p, p + 2, "", self.glued))
+                self.p = p + 2
+                return True
             if ch in _SPACING:
                 self.p = p + 2
+                self.spaced |= ch in _SEPARATING
                 return False
             raise UnknownMacro(f"unknown command \\{ch}", p, text)
         name = m.group(0)
         self.p = p + 1 + len(name)
         if name in _SPACING:
+            self.spaced |= name in _SEPARATING
+            return False
+        if name in _IGNORED:
+            self.ignored(name)
             return False
         if name not in _KNOWN:
             raise UnknownMacro(f"unknown command \\{name}", start, text)
-        if name in TEXT_COMMANDS or name in ACCENTS or name in ("begin", "end"):
+        if name in ACCENTS and re.match(r"\s*\{\s*\\", text[self.p:self.p + 40]):
+            # \tilde{\mathbf{h}}, \hat{\sigma}: the accent alone, the grammar reads the braced name
+            self.tokens.append(Token("cmd", name, start, self.p, "", self.glued))
+        elif name in TEXT_COMMANDS or name in ACCENTS or name in ("begin", "end"):
             self.braced_command(name, start)
         elif name in ("left", "right"):
             self.delimiter(name, start)
         else:
             self.tokens.append(Token("cmd", name, start, self.p, "", self.glued))
         return True
+
+    def ignored(self, name: str) -> None:
+        """``\\label{...}``, ``\\tag{...}``, ``\\tag*{...}``: skipped with their argument (no braces inside)."""
+        if name in ("nonumber", "notag"):
+            return
+        text, q = self.text, self.p
+        if name == "tag" and text.startswith("*", q):
+            q += 1
+        q, close = self.braced_argument(name, q)
+        if "{" in text[q + 1:close]:
+            raise Unexpected(f"\\{name}{{...}} may not hold braces", q + 1, text)
+        self.p = close + 1
+
+    def braced_argument(self, name: str, q: int) -> tuple[int, int]:
+        """The positions of the ``{`` and ``}`` of the argument of ``\\name`` from ``q`` (spaces skipped)."""
+        text = self.text
+        while q < self.n and text[q] == " ":
+            q += 1
+        if q >= self.n or text[q] != "{":
+            raise Unexpected(f"\\{name} needs a braced argument", q, text)
+        close = text.find("}", q)
+        if close < 0:
+            raise Unbalanced(f"\\{name}{{ is never closed", q, text)
+        return q, close
 
     def delimiter(self, name: str, start: int) -> None:
         """``\\left(`` or ``\\right)``: the delimiter is the token's ``arg``."""
@@ -238,14 +291,8 @@ class _Tokeniser:
 
     def braced_command(self, name: str, start: int) -> None:
         """A text command, accent, ``\\begin`` or ``\\end`` with its braced argument, which is checked here."""
-        text, q = self.text, self.p
-        while q < self.n and text[q] == " ":
-            q += 1
-        if q >= self.n or text[q] != "{":
-            raise Unexpected(f"\\{name} needs a braced argument", q, text)
-        close = text.find("}", q)
-        if close < 0:
-            raise Unbalanced(f"\\{name}{{ is never closed", q, text)
+        text = self.text
+        q, close = self.braced_argument(name, self.p)
         arg = text[q + 1:close]
         if "{" in arg or "\\" in arg:
             raise RefusedName(f"\\{name}{{...}} may hold only letters, digits and spaces", q + 1, text)
