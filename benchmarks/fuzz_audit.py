@@ -28,6 +28,14 @@ def _stop(signum, frame) -> None:  # noqa: ARG001 - the signal handler's signatu
     raise KeyboardInterrupt
 
 
+def _corpus_spans() -> list[str]:
+    """Every math span of the corpus in tests/data/corpus/."""
+    from symrnn.latex.spans import find_spans
+
+    folder = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"
+    return [s.text for f in sorted(folder.glob("*.md")) for s in find_spans(f.read_text(encoding="utf-8"))]
+
+
 def _cpu() -> float:
     """CPU seconds used so far by this process and its finished workers: unlike the wall clock, not inflated by
     other jobs on a shared machine."""
@@ -41,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the mutations (default 0)")
     parser.add_argument("--seconds", type=float, default=10.0, help="budget of one span's checks (default 10)")
     parser.add_argument("--save", metavar="DIR", help="write each crashing or slow case to DIR as a .md file")
+    parser.add_argument("--corpus", action="store_true",
+                        help="mutate the spans of tests/data/corpus/ (other authors' notes) too")
     args = parser.parse_args(argv)
     budget = DEFAULT.override(seconds=args.seconds)
     levels: collections.Counter = collections.Counter()
@@ -50,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     done = heavy = over = 0
     try:
-        for n, text in enumerate(cases(args.n, args.seed)):
+        for n, text in enumerate(cases(args.n, args.seed, _corpus_spans() if args.corpus else ())):
             cpu0 = _cpu()
             outcome = run_case(text, budget)
             cpu = _cpu() - cpu0

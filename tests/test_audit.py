@@ -404,3 +404,11 @@ def test_only_unread_spans_leave_the_exit_status_zero(tmp_path, capsys):
     assert cli.main(["audit", str(path), "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["level"] == "unread" and set(row) == {"line", "level", "message", "check"}
+
+
+def test_an_update_that_sets_a_number_to_a_matrix_is_a_size_error():
+    """Found by ``benchmarks/fuzz_audit.py`` (case 13640, seed 0): it escaped as an internal TypeError."""
+    [f] = audit.audit_text(r"$u_{j,i} \leftarrow u_{j,i} U \eta \frac{\partial \Omega}{\partial u_{j,i}}$")
+    assert (f.level, f.check) == ("error", "sizes") and "(a number) to a matrix or vector" in f.message
+    [ok] = audit.audit_text(r"$u_{j,i} \leftarrow u_{j,i} - \eta \frac{\partial \Omega}{\partial u_{j,i}}$")
+    assert ok.level == "ok"

@@ -36,6 +36,12 @@ def check_update(span: Span, rel, doc: Document, out: list[Finding]) -> None:
                            "variable", "update"))
         return
     d = derivs[0]
+    if bool(getattr(rel.rhs, "is_Matrix", False)) != bool(getattr(theta, "is_Matrix", False)):
+        kinds = ("a matrix or vector", "a number")
+        lhs_kind, rhs_kind = (kinds[0], kinds[1]) if getattr(theta, "is_Matrix", False) else (kinds[1], kinds[0])
+        out.append(Finding(span.line, "error", f"the update sets {shown(theta)} ({lhs_kind}) to {rhs_kind}",
+                           "sizes"))
+        return
     step = sp.expand(rel.rhs - theta)
     coeff = step.coeff(d)
     if not (coeff.could_extract_minus_sign()):

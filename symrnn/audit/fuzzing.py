@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from symrnn.audit.report import audit_text
@@ -58,10 +58,11 @@ def document(rng: random.Random, corpus: list[str], model: list[str]) -> str:
     return ("\n" if rng.random() < 0.7 else " and ").join(parts) + "\n"
 
 
-def cases(count: int, seed: int = 0) -> Iterator[str]:
-    """``count`` documents, deterministic per seed."""
+def cases(count: int, seed: int = 0, extra: Sequence[str] = ()) -> Iterator[str]:
+    """``count`` documents, deterministic per seed, from the lecture's spans and the ``extra`` spans (another
+    author's notes, say)."""
     rng = random.Random(seed)
-    corpus = lecture_spans()
+    corpus = lecture_spans() + [s for s in extra if s.strip()]
     model = prelude(corpus)
     for _ in range(count):
         yield document(rng, corpus, model)

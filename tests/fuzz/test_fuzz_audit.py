@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,3 +62,16 @@ def test_token_soup_documents_never_raise(spans, dollars):
 def test_hypothesis_driven_documents_never_raise(seed, span, joint):
     rng = random.Random(seed)
     check(document(rng, SPANS, MODEL) + joint + "$" + mutate(rng, span, SPANS) + "$")
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+
+
+def test_mutated_corpus_documents_never_raise_nor_hang():
+    """The same mutations on other authors' spans (the openly licensed corpus: bold vectors, aligned rows, ...)."""
+    from symrnn.latex.spans import find_spans
+
+    extra = [s.text for f in sorted(CORPUS.glob("*.md")) for s in find_spans(f.read_text(encoding="utf-8"))]
+    assert len(extra) > 300
+    for text in cases(300, seed=11, extra=extra):
+        check(text)
