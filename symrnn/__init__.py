@@ -1,6 +1,8 @@
 """symrnn: derive and verify the mathematics of recurrent models symbolically.
 
-``symrnn.read(text)`` reads a document's math (:func:`symrnn.latex.document.read`); the rest lives in the
+``symrnn.read(text)`` reads a document's math (:func:`symrnn.latex.document.read`), ``symrnn.read_cell(text)``
+turns a cell written in LaTeX into a :class:`~symrnn.models.cells.Cell` (:func:`symrnn.derive.read_cell`); the rest
+lives in the
 subpackages (``symrnn.lecture25``, ``symrnn.audit``, ``symrnn.autodiff``, ...), imported when used.
 """
 
@@ -15,3 +17,11 @@ def read(text: str, *args: Any, **kwargs: Any):
     from symrnn.latex.document import read as _read
 
     return _read(text, *args, **kwargs)
+
+
+def read_cell(text: str, *args: Any, **kwargs: Any):
+    """A recurrent cell written in LaTeX as a :class:`~symrnn.models.cells.Cell`: see
+    :func:`symrnn.derive.read_cell` (imported on first use)."""
+    from symrnn.derive import read_cell as _read_cell
+
+    return _read_cell(text, *args, **kwargs)
