@@ -412,3 +412,13 @@ def test_an_update_that_sets_a_number_to_a_matrix_is_a_size_error():
     assert (f.level, f.check) == ("error", "sizes") and "(a number) to a matrix or vector" in f.message
     [ok] = audit.audit_text(r"$u_{j,i} \leftarrow u_{j,i} - \eta \frac{\partial \Omega}{\partial u_{j,i}}$")
     assert ok.level == "ok"
+
+
+@pytest.mark.parametrize("name", ["audit-seed0-13640.md", "audit-seed0-36515.md"])
+def test_documents_the_long_fuzz_run_broke_are_audited(name):
+    """Cases on which ``benchmarks/fuzz_audit.py`` once found a check failing inside (tests/data/fuzz/SOURCES.md)."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent / "data" / "fuzz" / name).read_text(encoding="utf-8")
+    findings = audit.audit_text(text)
+    assert findings and not [f.message for f in findings if f.check == "internal"]

@@ -45,14 +45,14 @@ class Document:
 
 
 def matrix_value(m) -> sp.Matrix | None:
-    """An explicit matrix's exact value (Rounded entries at their exact shown value), else None."""
+    """An explicit matrix's exact value (decimals, also inside an entry, at their exact shown value), else None."""
     try:
         if isinstance(m, nt.ScaledMatrix):
             m = m.as_explicit()
         if isinstance(m, MatrixExpr) and not m.atoms(sp.MatrixSymbol, nt.Vec, nt.Applied):
             m = m.doit()
         if isinstance(m, sp.MatrixBase):
-            out = sp.Matrix(m).applyfunc(lambda e: e.value if isinstance(e, nt.Rounded) else e)
+            out = sp.Matrix(m).applyfunc(lambda e: e.xreplace({r: r.value for r in e.atoms(nt.Rounded)}))
             return out if all(e.is_number for e in out) else None
     except (TypeError, ValueError, AttributeError, sp.ShapeError):
         return None
@@ -127,7 +127,8 @@ def nonlinearity(doc: Document) -> Nonlinearity | None:
             index, arg, formula = doc.g_entry[row.name]
             if canonical(arg) != canonical(row.argument):
                 raise ValueError("g's entries use another argument than the formula defines")
-            value = formula.xreplace({index: row.index}).subs(nt.N, xi.rows)
+            exact = {r: r.value for r in formula.atoms(nt.Rounded)}  # a decimal the formula shows: its exact value
+            value = formula.xreplace({**exact, index: row.index}).subs(nt.N, xi.rows)
             for total in value.atoms(sp.Sum, sp.Product):
                 for _, lo, hi in total.limits:
                     if not (lo.is_Integer and hi.is_Integer and hi - lo < MAX_TERMS):

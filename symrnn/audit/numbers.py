@@ -55,6 +55,9 @@ def compare_number(shown: nt.Rounded, exact, exact_alt=None) -> tuple[str, str]:
     """``(level, text)`` for a shown decimal against an exact value (``exact_alt``: from the line's own inputs)."""
     if not (_printable(exact) and _printable(shown.value)):
         gap = sp.N(abs(exact - shown.value) / (abs(exact) + abs(shown.value)), 15)
+        if not gap.is_comparable:  # the recomputed value still holds a symbol the line left undefined
+            return "warning", f"shows {number_text(shown.value, shown.places)}, but the recomputed value is not a " \
+                "number (something in the line is undefined)"
         if gap < sp.Float("1e-12"):
             return "warning", f"shows {number_text(shown.value)}, agreeing with the recomputed value to 12 digits " \
                 "(too large to compare to the last place)"
