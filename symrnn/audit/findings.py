@@ -51,10 +51,12 @@ def shown(expr: object, limit: int = 120) -> str:
         else:
             try:
                 text = sp.latex(expr)
-            except (AttributeError, TypeError):  # SymPy's printer picks methods by class name: PartialDerivative
+            except (AttributeError, TypeError, NotImplementedError):  # SymPy picks methods by class name
                 text = latex(expr)
     except ValueError:  # an integer of more than 4,300 digits: Python refuses to print it
         text = None
+    except (AttributeError, TypeError, NotImplementedError, RecursionError):  # an object no printer can show
+        return f"(a {type(expr).__name__} that cannot be printed)"
     if text is None or (len(text) > limit and getattr(expr, "is_Number", False)):
         try:
             return str(sp.N(expr, 6))
