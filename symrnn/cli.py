@@ -1,4 +1,4 @@
-"""The ``symrnn`` command line: ``build``, ``verify``, ``tag`` (and later sections' commands)."""
+"""The ``symrnn`` command line: ``build``, ``verify``, ``derive``, ``tag`` (and later sections' commands)."""
 
 from __future__ import annotations
 
@@ -118,19 +118,40 @@ def cmd_build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     build_mod.writable_folder(args.out, "--out")  # before the work: an unwritable folder fails at once
     res = build_mod.build(Path(args.out), args.section, args.seed, make_pdf=not args.no_pdf, jobs=_jobs(args),
-                          cache=_cache(args), progress=display(args.quiet, label="symrnn build"))
+                          cache=_cache(args), progress=display(args.quiet, label="symrnn build"),
+                          formats=args.format)
+    return _summary("symrnn build", res, start, lambda r: f"{r.section}/{r.id}")
+
+
+def _summary(label: str, res, start: float, name: Callable[[Result], str]) -> int:
+    """The one-line summary of a run's checks, the failures, messages and files written; the exit status."""
     failed = [r for r in res.results if not r.passed]
     levels = {lv: sum(r.evidence == lv for r in res.results) for lv in ("symbolic", "exact", "numeric")}
-    print(f"symrnn build: {len(res.results) - len(failed)}/{len(res.results)} checks passed "
+    print(f"{label}: {len(res.results) - len(failed)}/{len(res.results)} checks passed "
           f"({levels['symbolic']} symbolic, {levels['exact']} exact, {levels['numeric']} numeric) "
           f"in {time.perf_counter() - start:.1f} s, {sum(r.cached for r in res.results)} from the proof cache")
     for r in failed:
-        print(f"  FAILED {r.section}/{r.id}: {r.detail}")
+        print(f"  FAILED {name(r)}: {r.detail}")
     for msg in res.messages:
         print(f"  {msg}")
     for f in res.files:
         print(f"  wrote {f}")
     return 0 if res.ok and not res.pdf_failed else 1
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    """``symrnn derive FILE``: the cell's BPTT derived, verified and written (:mod:`symrnn.derive.command`)."""
+    from symrnn.derive.command import derive_file
+
+    start = time.perf_counter()
+    res = derive_file(args.file, args.out, name=args.name, max_bytes=args.budget.max_bytes, loss=args.loss,
+                      n_state=args.n, n_input=args.d, seed=args.seed, jobs=_jobs(args), cache=_cache(args),
+                      progress=display(args.quiet, label="symrnn derive"), make_pdf=not args.no_pdf,
+                      quick=args.quick)
+    if args.json:
+        print(json.dumps(res.report, indent=2, ensure_ascii=False))
+        return 0 if res.ok and not res.pdf_failed else 1
+    return _summary(f"symrnn derive: {res.name}", res, start, lambda r: r.id)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -212,6 +233,29 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def _add_derive(sub) -> None:
+    """``symrnn derive FILE [options]`` (:func:`cmd_derive`)."""
+    dv = sub.add_parser("derive", help="derive, verify and typeset BPTT for a cell written in LaTeX, and write its "
+                                       "training code")
+    dv.add_argument("file", help="a Markdown or LaTeX file with the cell's equations")
+    dv.add_argument("--out", default=str(build_mod.DEFAULT_OUT), help="output folder (default: ./build)")
+    dv.add_argument("--loss", choices=["squared", "cross-entropy"], default="squared",
+                    help="the loss on the output state, summed over t (default: squared error)")
+    dv.add_argument("--name", default=None, help="the cell's name and its files' (default: the file's name)")
+    dv.add_argument("--n", type=count(1, 512), default=None, metavar="N",
+                    help="state size of the document and the generated code, 1..512 (default: declared, else 2)")
+    dv.add_argument("--d", type=count(1, 512), default=None, metavar="D",
+                    help="input size, 1..512 (default: declared, else 3)")
+    dv.add_argument("--json", action="store_true", help="print report.json instead of the summary")
+    dv.add_argument("--seed", type=count(0), default=0, help="seed for the random spot checks (default 0)")
+    dv.add_argument("--no-pdf", action="store_true", help="skip the PDF even when latexmk is available")
+    dv.add_argument("--quick", action="store_true", help="smaller proofs: one step at N = 2, 4, the whole gradient at "
+                    "T = 2, 50 digits at N = 8, T = 16 (default: N = 2, 4, 8; T = 3; N = 16, T = 64)")
+    _speed_options(dv)
+    _budget_options(dv, "max_bytes")
+    dv.set_defaults(func=cmd_derive)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="symrnn", description="Derive and verify the mathematics of Lecture 25 "
                                 "(M. Hasegawa-Johnson, Recurrent Neural Networks, CC-BY 4.0).")
@@ -222,8 +266,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--section", action="append", choices=list(SECTIONS), help="only this section (repeatable)")
     b.add_argument("--seed", type=count(0), default=0, help="seed for the random spot checks (default 0)")
     b.add_argument("--no-pdf", action="store_true", help="skip the PDF even when latexmk is available")
+    b.add_argument("--format", action="append", choices=["html", "md", "tex", "all"],
+                   help="which documents to write (repeatable; default all: md, tex with its PDF, html)")
     _speed_options(b)
     b.set_defaults(func=cmd_build)
+
+    _add_derive(sub)
 
     v = sub.add_parser("verify", help="run every check and print a table")
     v.add_argument("--section", action="append", choices=list(SECTIONS), help="only this section (repeatable)")

@@ -422,3 +422,9 @@ def test_documents_the_long_fuzz_run_broke_are_audited(name):
     text = (Path(__file__).parent / "data" / "fuzz" / name).read_text(encoding="utf-8")
     findings = audit.audit_text(text)
     assert findings and not [f.message for f in findings if f.check == "internal"]
+
+
+def test_a_claim_about_an_event_that_is_not_a_random_variable_is_not_checked():
+    """Found by the CI fuzz test: ``P(2 Y_2 = Verb | ...)`` has an event on a product, not on a random variable."""
+    [f] = audit.audit_text(r"$P(2 Y_2 = \text{Verb} | X_1 = \text{John}) \approx 0.60$")
+    assert f.check != "internal" and f.level == "ok"

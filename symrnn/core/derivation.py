@@ -7,6 +7,7 @@ evidence it reached.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -100,6 +101,25 @@ class Step:
     lecture_note: str = ""
     latex_override: str | None = None  # only for statements SymPy cannot hold (e.g. an algorithm's control flow)
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the statement as display maths."""
+        from symrnn.core.verify import statement_latex
+
+        return f"$$\n{statement_latex(self)}\n$$"
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: title, the statement as ``$$...$$``, the reason, and the check that verifies it (not yet run:
+        :func:`symrnn.core.verify.verify_step` runs it and returns a result that shows its verdict)."""
+        kinds = {Identity: "an identity, tried as algebra, then exactly at random rational points",
+                 Refutation: "a refutation: an exact rational point where the two sides differ"}
+        check = kinds.get(type(self.check)) or getattr(self.check, "description", type(self.check).__name__)
+        out = [f"**{markdown_prose(self.title)}** (`{self.id}`)", "", self._repr_latex_(), "",
+               markdown_prose(self.reason), "", f"*Check:* {markdown_prose(check)} (not run yet: "
+               "`verify_step(step, section)` runs it)."]
+        if self.lecture_note:
+            out += ["", f"*Where the lecture differs:* {markdown_prose(self.lecture_note)}"]
+        return "\n".join(out)
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -120,3 +140,24 @@ class Derivation:
     steps: Sequence[Step]
     notes: Sequence[str] = field(default_factory=tuple)
     figures: Sequence[Figure] = field(default_factory=tuple)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the section's title, introduction, every step's statement, its notes and figures."""
+        from symrnn.core.verify import statement_latex
+
+        out = [f"### {markdown_prose(self.title)} (`{self.section}`)", "", markdown_prose(self.intro), ""]
+        for n, step in enumerate(self.steps, start=1):
+            out += [f"**{n}. {markdown_prose(step.title)}** (`{step.id}`)", "", "$$", statement_latex(step), "$$", ""]
+        out += [f"> {markdown_prose(note)}\n" for note in self.notes]
+        out += [f"*Figure `{fig.name}`:* {markdown_prose(fig.caption)} (`draw()` makes it)\n" for fig in self.figures]
+        return "\n".join(out)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<$])")
+
+
+def markdown_prose(text: str) -> str:
+    """Prose for Markdown (a notebook's display): its ``$...$`` spans kept as maths, every other character that
+    Markdown or the notebook's maths would read escaped with a backslash."""
+    parts = re.split(r"(\$[^$]+\$)", text)
+    return "".join(p if len(p) > 2 and p[0] == p[-1] == "$" else _MARKDOWN_SPECIAL.sub(r"\\\1", p) for p in parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Iterable
@@ -125,9 +126,37 @@ class Result:
     def outcome(self) -> Outcome:
         return Outcome(self.passed, Evidence(self.evidence), self.detail)
 
+    def _repr_latex_(self) -> str:
+        """Jupyter: the statement as display maths, with its verdict."""
+        verdict = "passed" if self.passed else "FAILED"
+        return f"$$\n{self.statement} \\qquad \\text{{({self.evidence}: {verdict})}}\n$$"
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter: the step's title, its statement as ``$$...$$``, the evidence reached and the verdict."""
+        from symrnn.core.derivation import markdown_prose
+
+        verdict = "passed" if self.passed else "**FAILED**"
+        cached = " (verdict from the proof cache)" if self.cached else f" ({self.seconds:g} s)"
+        return "\n".join([f"**{markdown_prose(self.title or self.id)}** (`{self.section}/{self.id}`)", "", "$$",
+                          self.statement, "$$", "", f"*Check ({self.evidence}):* {verdict}. "
+                          f"{markdown_prose(self.detail)}{cached}"])
+
 
 def statement_latex(step: Step) -> str:
-    return step.latex_override or latex(step.statement)
+    """The step's statement in the lecture's notation (its override when it has one)."""
+    if step.latex_override:
+        return step.latex_override
+    try:
+        return _latex_of(step.statement)
+    except TypeError:  # a statement holding a mutable matrix cannot be a key
+        return latex(step.statement)
+
+
+@functools.lru_cache(maxsize=2048)
+def _latex_of(statement) -> str:
+    """A pure function of the statement (equal SymPy objects print alike), memoised: the Markdown, LaTeX and HTML
+    documents, the report and the cache's keys all print the same statements."""
+    return latex(statement)
 
 
 def verify_step(step: Step, section: str, seed: int = 0) -> Result:

@@ -1,4 +1,4 @@
-"""``symrnn build``: verify every section and write the document, the LaTeX, the PDF and the report.
+"""``symrnn build``: verify every section and write the document (Markdown, LaTeX, PDF, HTML) and the report.
 
 Every file is written whole: to a temporary file in the output folder, then renamed over its final name, so an
 interrupted run leaves no half-written file.  Nothing is written outside the output folder.
@@ -22,11 +22,13 @@ from symrnn.core.derivation import Figure
 from symrnn.core.progress import Progress
 from symrnn.core.schedule import verify_all
 from symrnn.core.verify import Result
+from symrnn.documents import html as html_page
 from symrnn.documents import render
 from symrnn.lecture25 import SECTIONS
 from symrnn.lecture25 import derivations as build_derivations
 
 DEFAULT_OUT = Path("build")
+FORMATS = ("md", "tex", "html")  # ``--format all`` is every one of them; ``tex`` brings the PDF (with latexmk)
 
 
 class OutputError(OSError):
@@ -134,14 +136,27 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig: Figure, out: Path, cache: ProofCache | None = None) -> Path:
-    """Write ``out/name.png`` whole, drawn now or taken from the cache (keyed by the figure's code)."""
+def figure_bytes(fig: Figure, cache: ProofCache | None = None) -> bytes:
+    """A figure's PNG, drawn now or taken from the cache (keyed by the figure's code)."""
     from importlib.metadata import version
 
-    data = artifacts.made(cache, "figure", (fig.name, fig.draw, version("matplotlib")), lambda: figure_png(fig))
+    return artifacts.made(cache, "figure", (fig.name, fig.draw, version("matplotlib")), lambda: figure_png(fig))
+
+
+def save_figure(fig: Figure, out: Path, cache: ProofCache | None = None) -> Path:
+    """Write ``out/name.png`` whole, drawn now or taken from the cache (keyed by the figure's code)."""
     target = out / f"{fig.name}.png"
-    write_atomic(target, data)
+    write_atomic(target, figure_bytes(fig, cache))
     return target
+
+
+def formats_of(requested: Sequence[str] | None) -> tuple[str, ...]:
+    """The formats to write, in :data:`FORMATS` order: ``None``, empty or ``"all"`` means every one."""
+    wanted = set(requested or ["all"])
+    unknown = wanted - {*FORMATS, "all"}
+    if unknown:
+        raise ValueError(f"unknown format(s) {sorted(unknown)}: choose from {', '.join(FORMATS)} or all")
+    return FORMATS if "all" in wanted else tuple(f for f in FORMATS if f in wanted)
 
 
 def lecture_audit(cache: ProofCache | None = None) -> list:
@@ -160,33 +175,52 @@ class BuildResult:
     files: list[Path] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     pdf_failed: bool = False
+    html_fallbacks: list[html_page.Fallback] = field(default_factory=list)  # equations shown as LaTeX, not MathML
 
     @property
     def ok(self) -> bool:
         return all(r.passed for r in self.results)
 
 
+def _write_html(ders, results, images: dict[str, bytes], out: Path, name: str, res: BuildResult) -> None:
+    page = html_page.html(ders, results, images=images)
+    write_atomic(out / f"{name}.html", page.text)
+    res.files.append(out / f"{name}.html")
+    res.html_fallbacks = page.fallbacks
+    shown = "; ".join(f"{f.where} ({f.what}): {f.reason}" for f in page.fallbacks)
+    res.messages.append(f"HTML: {page.equations} equations as MathML, {len(page.fallbacks)} shown as LaTeX"
+                        + (f" ({shown})" if shown else ""))
+
+
 def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: int = 0,
           make_pdf: bool = True, name: str = "lecture25", jobs: int = 1, cache: ProofCache | None = None,
-          progress: Progress | None = None) -> BuildResult:
-    """Verify the sections and write ``name.md``, ``name.tex``, ``name.pdf`` (with latexmk) and ``report.json``.
+          progress: Progress | None = None, formats: Sequence[str] | None = None) -> BuildResult:
+    """Verify the sections and write ``name.md``, ``name.tex``, ``name.pdf`` (with latexmk), ``name.html`` and
+    ``report.json``; ``formats`` (``md``, ``tex``, ``html``; default all) limits which documents are written (the
+    PDF comes with ``tex``, the figures' PNG files with ``md`` or ``tex``: the HTML page embeds its figures).
 
     ``jobs`` worker processes verify the steps (1: in this process); ``cache`` keeps verdicts between builds."""
+    wanted = formats_of(formats)
     out = writable_folder(out)
     ders = build_derivations(list(sections) if sections else None, seed)
     results = verify_all(ders, seed, jobs, cache, progress, {d.section: SECTIONS[d.section] for d in ders})
     res = BuildResult(results)
-    for d in ders:
-        for fig in d.figures:
-            res.files.append(save_figure(fig, out, cache))
-    md = render.markdown(ders, results)
-    tex_source = render.tex(ders, results)
-    for fname, data in ((f"{name}.md", md), (f"{name}.tex", tex_source)):
-        write_atomic(out / fname, data)
-        res.files.append(out / fname)
-    if make_pdf:
-        images = {f.name: f.read_bytes() for f in res.files if f.suffix == ".png"}
-        made, msg = pdf(tex_source, out, name, images, cache)
+    figures = [fig for d in ders for fig in d.figures]
+    images = {fig.name: figure_bytes(fig, cache) for fig in figures}
+    if "md" in wanted or "tex" in wanted:
+        for fig in figures:
+            write_atomic(out / f"{fig.name}.png", images[fig.name])
+            res.files.append(out / f"{fig.name}.png")
+    tex_source = render.tex(ders, results) if "tex" in wanted else None
+    for fmt, fname, make in (("md", f"{name}.md", lambda: render.markdown(ders, results)),
+                             ("tex", f"{name}.tex", lambda: tex_source)):
+        if fmt in wanted:
+            write_atomic(out / fname, make())
+            res.files.append(out / fname)
+    if "html" in wanted:
+        _write_html(ders, results, images, out, name, res)
+    if make_pdf and tex_source is not None:
+        made, msg = pdf(tex_source, out, name, {f"{k}.png": v for k, v in images.items()}, cache)
         res.messages.append(msg)
         res.pdf_failed = made is None and shutil.which("latexmk") is not None
         if made:

@@ -12,32 +12,32 @@ from symrnn.core.derivation import Derivation, Step
 from symrnn.core.verify import Result, statement_latex
 from symrnn.lecture25 import source as lecture
 
-_VERDICT = {True: "passed", False: "FAILED"}
+VERDICT = {True: "passed", False: "FAILED"}
 
 
-def _comparison(step: Step, source: str) -> lecture.Comparison | None:
+def comparison(step: Step, source: str) -> lecture.Comparison | None:
     if not step.lecture:
         return None
     return lecture.compare(statement_latex(step), step.lecture, step.lecture_note, source)
 
 
-def _results_by_id(results: Sequence[Result]) -> dict[tuple[str, str], Result]:
+def results_by_id(results: Sequence[Result]) -> dict[tuple[str, str], Result]:
     return {(r.section, r.id): r for r in results}
 
 
 def markdown(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None) -> str:
     """The document in Markdown with ``$$...$$`` display math."""
     source = lecture.text() if source is None else source
-    by_id = _results_by_id(results)
+    by_id = results_by_id(results)
     out = ["# Lecture 25, derived and verified by symrnn", "", f"Source: {lecture.CREDIT}.", "",
-           _summary(results), ""]
+           summary(results), ""]
     for d in derivations:
         out += [f"## {d.title}", "", d.intro, ""]
         for n, step in enumerate(d.steps, start=1):
             r = by_id[(d.section, step.id)]
             out += [f"### {n}. {step.title}", "", "$$", statement_latex(step), "$$", "", step.reason, "",
-                    f"*Check ({r.evidence}): {_VERDICT[r.passed]}.* {r.detail}", ""]
-            cmp = _comparison(step, source)
+                    f"*Check ({r.evidence}): {VERDICT[r.passed]}.* {r.detail}", ""]
+            cmp = comparison(step, source)
             if cmp is not None:
                 if cmp.matches:
                     out += [f"*Lecture, line {cmp.line}:* the same equation (after normalising spacing).", ""]
@@ -51,7 +51,7 @@ def markdown(derivations: Sequence[Derivation], results: Sequence[Result], sourc
     return "\n".join(out)
 
 
-def _summary(results: Sequence[Result]) -> str:
+def summary(results: Sequence[Result]) -> str:
     passed = sum(r.passed for r in results)
     levels = {lv: sum(r.evidence == lv for r in results) for lv in ("symbolic", "exact", "numeric")}
     return (f"{passed} of {len(results)} checks passed ({levels['symbolic']} symbolic, {levels['exact']} exact, "
@@ -87,20 +87,20 @@ def tex_text(text: str) -> str:
 def tex(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None) -> str:
     """A standalone LaTeX document (article class, amsmath)."""
     source = lecture.text() if source is None else source
-    by_id = _results_by_id(results)
+    by_id = results_by_id(results)
     out = [r"\documentclass[11pt]{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage[T1]{fontenc}",
            r"\usepackage{amsmath,amssymb,amsfonts,graphicx}", r"\usepackage[margin=2.2cm]{geometry}",
            r"\allowdisplaybreaks", r"\title{Lecture 25, derived and verified by symrnn}", r"\date{}",
            r"\begin{document}", r"\maketitle", r"\noindent Source: " + tex_text(lecture.CREDIT) + ".", "",
-           tex_text(_summary(results)), ""]
+           tex_text(summary(results)), ""]
     for d in derivations:
         out += [rf"\section{{{tex_text(d.title)}}}", tex_text(d.intro), ""]
         for step in d.steps:
             r = by_id[(d.section, step.id)]
             out += [rf"\subsection{{{tex_text(step.title)}}}", r"\begin{equation*}", _breakable(statement_latex(step)),
                     r"\end{equation*}", tex_text(step.reason), "",
-                    rf"\noindent\emph{{Check ({r.evidence}): {_VERDICT[r.passed]}.}} {tex_text(r.detail)}", ""]
-            cmp = _comparison(step, source)
+                    rf"\noindent\emph{{Check ({r.evidence}): {VERDICT[r.passed]}.}} {tex_text(r.detail)}", ""]
+            cmp = comparison(step, source)
             if cmp is not None and not cmp.matches:
                 out += [rf"\noindent\emph{{Lecture, line {cmp.line}, writes}}", r"\begin{equation*}",
                         cmp.lecture, r"\end{equation*}", r"\noindent " + tex_text("Difference: " + cmp.note), ""]

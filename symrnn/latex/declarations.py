@@ -15,7 +15,8 @@ import sympy as sp
 from sympy.core.sympify import _sympify
 
 from symrnn import notation as nt
-from symrnn.latex.parse import DEFAULT_LIMITS, Limits, ParseError, parse
+from symrnn.latex.parse import DEFAULT_LIMITS, DEFAULT_SIZES, Limits, ParseError, Sizes, parse
+from symrnn.latex.parse.objects import MatrixAt
 
 _SPACE = r"(?:\\[,;:!]|\\q?quad|~|\s)*"
 #: ``\in \mathbb{R}^{...}`` (also ``\in \R^...`` and ``\in \mathbf{R}``) and what follows it.
@@ -36,6 +37,8 @@ class Declared(sp.Basic):
     def name(self) -> str:
         """The declared name (a vector's base letter), or "" when a whole expression (a derivative) is declared."""
         o = self.obj
+        while isinstance(o, (MatrixAt, nt.LayerCopy)):  # \\mathbf{H}_t, \\mathbf{W}^{(l)}: the matrix's name
+            o = o.matrix
         if isinstance(o, nt.Vec):
             return o.base
         return str(o.name) if isinstance(o, (sp.Symbol, sp.MatrixSymbol)) else ""
@@ -68,7 +71,8 @@ def _top_level_commas(text: str) -> list[str]:
     return [p.strip() for p in pieces]
 
 
-def declarations(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Declared, ...] | None:
+def declarations(text: str, limits: Limits = DEFAULT_LIMITS,
+                 notation: Sizes = DEFAULT_SIZES) -> tuple[Declared, ...] | None:
     """The declarations a span makes, or None when it is not (only) declarations; a declaration whose name or size
     cannot be read raises :class:`ParseError`."""
     if r"\in" not in text:
@@ -84,7 +88,7 @@ def declarations(text: str, limits: Limits = DEFAULT_LIMITS) -> tuple[Declared, 
             return None
         rows, cols = _sizes(m.group(1), limits)
         for name_text in names:  # "W_{xr}, W_{xz} \in R^{d x h}": each name has the shape
-            obj: Any = parse(name_text, limits=limits, backend="none")
+            obj: Any = parse(name_text, notation=notation, limits=limits, backend="none")
             if not isinstance(obj, sp.Basic):
                 return None
             out.append(Declared(obj, rows, cols))

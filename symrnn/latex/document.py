@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sympy as sp
@@ -20,7 +20,7 @@ import sympy as sp
 from symrnn import notation as nt
 from symrnn.core.budget import DEFAULT, Budget, check_count
 from symrnn.latex.declarations import Declared, declarations
-from symrnn.latex.parse import DEFAULT_LIMITS, Limits, ParseError, parse_math
+from symrnn.latex.parse import DEFAULT_LIMITS, DEFAULT_SIZES, Limits, ParseError, Sizes, parse_math
 
 #: How a document may mark a vector; the first group is the marker's name.
 _VECTOR_STYLE = re.compile(r"\\(vec|mathbf|boldsymbol|bm)\s*\{\s*(?:\\[a-zA-Z]+\s*\{\s*)?[a-z]")
@@ -90,10 +90,12 @@ def read(text: str, budget: Budget = DEFAULT) -> Document:
     check_count(len(found), budget.max_spans, "math spans", "--max-spans")
     limits = Limits.from_budget(budget)
     seen: dict[str, ReadSpan] = {}
-    spans = []
-    for line, body in found:
+    for _, body in found:
         if body not in seen:
             seen[body] = read_span(body, limits)
+    _read_again_with_gates(seen, limits)
+    spans = []
+    for line, body in found:
         first = seen[body]
         spans.append(ReadSpan(line, body, first.expr, first.reason, first.position, first.kind))
     notation = infer(s.expr for s in spans if s.read)
@@ -108,15 +110,43 @@ def read(text: str, budget: Budget = DEFAULT) -> Document:
     return Document(tuple(spans), notation, warnings)
 
 
-def read_span(body: str, limits: Limits = DEFAULT_LIMITS) -> ReadSpan:
+def read_span(body: str, limits: Limits = DEFAULT_LIMITS, notation: Sizes = DEFAULT_SIZES) -> ReadSpan:
     """One span's reading (line 0): declarations, else the parser; a :class:`ParseError` becomes the reason."""
     try:
-        declared = declarations(body, limits)
+        declared = declarations(body, limits, notation)
         if declared is not None:
             return ReadSpan(0, body, declared if len(declared) > 1 else declared[0])
-        return ReadSpan(0, body, parse_math(body, limits=limits, backend="none").expr)
+        return ReadSpan(0, body, parse_math(body, notation=notation, limits=limits, backend="none").expr)
     except ParseError as exc:
         return ReadSpan(0, body, None, exc.reason, exc.pos, type(exc).__name__)
+
+
+def _read_again_with_gates(seen: dict[str, ReadSpan], limits: Limits) -> None:
+    """Vectors written without a mark, as the document uses them: a name that some span had to read as a vector
+    (a gate, ``f_t \\odot c_{t-1}``) is a vector in every span.  The spans that read such a name as a number
+    (``f_t = \\sigma(...)``), or did not read, are read again with those gates; a new reading replaces the old
+    one only when it reads."""
+    gates: dict[str, Any] = {}
+    for span in seen.values():
+        for item in _items(span.expr):
+            for node in sp.preorder_traversal(item):
+                if isinstance(node, nt.Gate):
+                    gates.setdefault(node.base, node.shape[0])
+    if not gates:
+        return
+    sizes = replace(DEFAULT_SIZES, gates=gates)
+    for body, span in seen.items():
+        if span.read and not any(isinstance(node, sp.Indexed) and str(node.base.label) in gates
+                                 and len(node.indices) == 1
+                                 for item in _items(span.expr) for node in sp.preorder_traversal(item)):
+            continue
+        again = read_span(body, limits, sizes)
+        if again.read:
+            seen[body] = again
+
+
+def _items(expr: Any) -> list:
+    return [item for item in (expr if isinstance(expr, tuple) else (expr,)) if isinstance(item, sp.Basic)]
 
 
 def _styles(found: list[tuple[int, str]]) -> dict[str, int]:

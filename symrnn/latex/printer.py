@@ -162,7 +162,10 @@ class LecturePrinter(LatexPrinter):
 
     def _wrap(self, arg) -> str:
         text = self._print(arg)
-        return rf"\left({text}\right)" if isinstance(arg, (sp.MatMul, sp.MatAdd, sp.HadamardProduct)) else text
+        compound = isinstance(arg, (sp.MatMul, sp.MatAdd, sp.HadamardProduct)) or (
+            # an entrywise map printed as its body (``1 - h^2``), not as a call: ``a \odot 1 - h^2`` would misread
+            type(arg).__name__ == "ElementwiseApplyFunction" and isinstance(arg.function.expr, (sp.Add, sp.Mul)))
+        return rf"\left({text}\right)" if compound else text
 
     # ---- probability notation ----
     def _print_RV(self, expr: nt.RV) -> str:
@@ -186,6 +189,34 @@ class LecturePrinter(LatexPrinter):
             events += " | " + ", ".join(self._print(g) for g in expr.given)
         return f"P({events})"
 
+    def _print_Mul(self, expr, **kwargs) -> str:
+        """A product holding factors that the reader lets take the rest of the product (``\\sum_i``, ``\\max_i``,
+        a bare ``\\ln``): the others first, then those, each but the last in parentheses, so that
+        ``\\sum_{i} i e^{i}`` (which would mean ``\\sum_i (i e^i)``) is never printed."""
+        greedy = [a for a in expr.args if self._takes_the_rest(a)]
+        if not greedy or len(expr.args) == 1:
+            return super()._print_Mul(expr, **kwargs)
+        rest = sp.Mul(*[a for a in expr.args if not self._takes_the_rest(a)])
+        sign = ""
+        if rest.could_extract_minus_sign():
+            sign, rest = "- ", -rest
+        parts = [] if rest == 1 else [rf"\left({self._print(rest)}\right)" if isinstance(rest, sp.Add)
+                                      else self._print(rest)]
+        printed = [self._print(g) for g in greedy]
+        parts += [rf"\left({t}\right)" for t in printed[:-1]] + printed[-1:]
+        return sign + " ".join(parts)
+
+    def _print_Pow(self, expr, **kwargs) -> str:
+        """A power of a sum over states is parenthesised: ``\\sum_{i} i^{2}`` is the sum of squares."""
+        if self._takes_the_rest(expr.base) and not isinstance(expr.base, sp.log):
+            return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr, **kwargs)
+
+    def _takes_the_rest(self, factor) -> bool:
+        if isinstance(factor, nt.StateSum):
+            return True
+        return isinstance(factor, sp.log) and not self._print(factor).startswith(r"\ln\left(")
+
     def _print_StateSum(self, expr: nt.StateSum) -> str:
         return rf"\sum_{{{self._print(expr.index)}}} {self._body(expr.expr)}"
 
@@ -207,7 +238,7 @@ class LecturePrinter(LatexPrinter):
             text = rf"\ln {self._print(arg)}"
         else:
             text = rf"\ln\left({self._print(arg)}\right)"
-        return f"{text}^{{{exp}}}" if exp is not None else text
+        return rf"\left({text}\right)^{{{exp}}}" if exp is not None else text  # \ln i^{2} would be ln(i^2)
 
     def _print_Piecewise(self, expr) -> str:
         rows = []

@@ -1,4 +1,4 @@
-"""Fuzzing the audit, on a fixed budget: about 2,000 small documents with fixed seeds, in about a minute.
+"""Fuzzing the audit, on a fixed budget: about 1,200 small documents with fixed seeds, in under a minute.
 
 Cases are documents of the lecture's own math spans mutated and joined (tokens deleted, duplicated, swapped,
 hostile fragments inserted, numbers changed, spans on several lines or in one paragraph, half the time after the
@@ -44,10 +44,10 @@ def test_the_model_prelude_is_the_lectures_and_audits_cleanly():
 def test_mutated_lecture_documents_never_raise_nor_hang():
     start = time.perf_counter()
     seen: set[str] = set()
-    for text in cases(700, seed=2026):
+    for text in cases(400, seed=2026):
         seen.update(check(text))
     assert seen == {"ok", "unread", "warning", "error"}  # the mutations reach every level
-    assert time.perf_counter() - start < 300  # about 25 s on an idle 2-core machine; a hang guard only
+    assert time.perf_counter() - start < 300  # about 15 s on an idle 2-core machine; a hang guard only
 
 
 @settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -73,5 +73,5 @@ def test_mutated_corpus_documents_never_raise_nor_hang():
 
     extra = [s.text for f in sorted(CORPUS.glob("*.md")) for s in find_spans(f.read_text(encoding="utf-8"))]
     assert len(extra) > 300
-    for text in cases(300, seed=11, extra=extra):
+    for text in cases(150, seed=11, extra=extra):
         check(text)

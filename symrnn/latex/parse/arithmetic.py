@@ -21,11 +21,12 @@ from sympy.matrices.expressions import MatrixExpr
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
 from symrnn.latex.parse.errors import ShapeMismatch, TooDeep, Unexpected
+from symrnn.latex.parse.objects import MatrixAt
 from symrnn.latex.parse.tokens import RELATIONS, Token
 from symrnn.ops import Ratio
 
 _NOT_A_START = ("right", "cdot", "times", "odot", "oslash", "circ", "otimes", "vdots", "cdots", "ddots",
-                "rightarrow", "top", "intercal", "rVert", *RELATIONS)
+                "rightarrow", "top", "intercal", "rVert", "rbrace", "prime", *RELATIONS)
 _ENTRYWISE = ("odot", "oslash", "circ", "otimes")  # \\circ and \\otimes join vectors entrywise, as \\odot
 _TRANSPOSES = ("top", "intercal")  # ^\\top, ^\\intercal (and ^T after a matrix)
 
@@ -67,6 +68,7 @@ class ArithmeticMixin(ParserCore):
     def combine_sum(self, terms: list, start: Token):
         if len(terms) == 1:
             return terms[0]
+        self.only_values(terms, start, "added")
         if any(_summed_matrix(t_) for t_ in terms):  # \sum_{\tau=1}^{t} W\vec{x}_\tau + \vec{h}_0: kept as written
             shapes = [(t_.function if _summed_matrix(t_) else t_).shape for t_ in terms
                       if _summed_matrix(t_) or isinstance(t_, MatrixExpr)]
@@ -86,8 +88,14 @@ class ArithmeticMixin(ParserCore):
             unproven |= fit is None
         scalars = [t_ for t_ in terms if not isinstance(t_, MatrixExpr)]
         if scalars:  # the lecture's \vec{\xi} - 1: a number added to every entry of a vector
-            if shape[1] != 1:
+            if shape[1] != 1 and any(s_.free_symbols for s_ in scalars):  # W x_t + b_{ih}: b is a vector
+                for s_ in scalars:
+                    self.want_vectors(s_)
                 raise self.error("a number added to a matrix: only a vector can be shifted", start, ShapeMismatch)
+            for s_ in scalars:  # W x_t + b_{in}: a bias added to a vector is a vector (read again as such)
+                if _name(s_) and _letter(s_) in self.sizes.parameters:
+                    self.want_vectors(s_)
+                    self.biases.add(_letter(s_))
             shift = scalars[0] if len(scalars) == 1 else sp.Add(*scalars)
             vector = mats[0] if len(mats) == 1 else self.combine_sum(mats, start)
             return nt.VecShift(vector, shift)
@@ -103,9 +111,9 @@ class ArithmeticMixin(ParserCore):
         if tok.kind in ("num", "letter", "begin"):
             return True
         if tok.kind == "text":
-            return tok.value != "text" or (not self.in_table and tok.arg.strip() not in ("if", "otherwise"))
+            return tok.value != "text" or (not self.in_table and not conditional_words(tok))
         if tok.kind == "sym":
-            return tok.value == "("
+            return tok.value in ("(", "[", "{")
         if tok.kind == "cmd":
             if tok.value == "Vert":  # inside a norm, \\| closes it
                 return not self.norm_depth
@@ -164,6 +172,10 @@ class ArithmeticMixin(ParserCore):
         if len(ops) > self.limits.max_depth:  # each \oslash wraps what came before it
             raise self.error(f"more than {self.limits.max_depth} \\odot/\\oslash in a row",
                              ops[self.limits.max_depth], TooDeep)
+        scalars = [v for v in values if not isinstance(v, MatrixExpr)]
+        for v in scalars:  # f_t \odot c_{t-1}: by usage f_t and c_{t-1} are vectors (read again as such)
+            if not isinstance(v, sp.Symbol):  # bare names (x \circ y, a composition) are not
+                self.want_vectors(v)
         for op, v in zip(ops, values[1:], strict=True):  # else a composition, or Kronecker's product
             if op.value == "circ" and not (isinstance(values[0], MatrixExpr) and isinstance(v, MatrixExpr)):
                 raise self.error("\\circ is read between vectors or matrices only (a composition is not read)", op,
@@ -171,9 +183,8 @@ class ArithmeticMixin(ParserCore):
             if op.value == "otimes" and not (_column(values[0]) and _column(v)):
                 raise self.error("\\otimes is read between vectors only (a Kronecker product is not read)", op,
                                  Unexpected)
-        for v in values:
-            if not isinstance(v, MatrixExpr):
-                raise self.error("\\odot joins matrices or vectors", start, ShapeMismatch)
+        if scalars:
+            raise self.error("\\odot joins matrices or vectors", start, ShapeMismatch)
         for v in values[1:]:
             if fits(v.shape, values[0].shape) is False:
                 raise self.error(f"\\odot of shapes {shape_text(values[0].shape)} and {shape_text(v.shape)}", start,
@@ -186,7 +197,17 @@ class ArithmeticMixin(ParserCore):
                 run = [Ratio(run[0] if len(run) == 1 else nt.hadamard(*run), v)]
         return run[0] if len(run) == 1 else nt.hadamard(*run)
 
+    def only_values(self, items: list, start: Token, how: str) -> None:
+        """Words, tuples, sets and relations stand alone (``N = \\text{batch size}``); they are not added or
+        multiplied."""
+        for item in items:
+            if isinstance(item, (tuple, sp.Basic)) and not isinstance(item, (sp.Expr, sp.MatrixBase)):
+                what = {nt.Words: "words", sp.Tuple: "a tuple"}.get(type(item), type(item).__name__)
+                raise self.error(f"{what} cannot be {how}", start)
+
     def product(self, factors: list, start: Token):
+        if len(factors) > 1:
+            self.only_values(factors, start, "multiplied")
         merged: list[Any] = []
         for f in factors:  # a scalar written right before an explicit matrix is its factor: \frac{1}{10}[...]
             if merged and isinstance(f, sp.ImmutableMatrix) and not isinstance(merged[-1], MatrixExpr) \
@@ -199,6 +220,9 @@ class ArithmeticMixin(ParserCore):
                 merged.append(f)
         if len(merged) == 1:
             return merged[0]
+        for a_, b_ in zip(merged, merged[1:], strict=False):  # W x_t: by usage x_t is a vector
+            if isinstance(a_, MatrixExpr) and _name(b_):
+                self.want_vectors(b_)
         mats = [f for f in merged if isinstance(f, MatrixExpr)]
         if not mats:
             return self.sized(sp.Mul(*merged, evaluate=False), start)
@@ -261,7 +285,7 @@ class ArithmeticMixin(ParserCore):
             self.take()
             step = self.group()
             self.expect_sym("}", "after the step of U^{(t)}")
-            if not isinstance(base, sp.MatrixSymbol) or isinstance(step, MatrixExpr):
+            if not isinstance(base, (sp.MatrixSymbol, MatrixAt)) or isinstance(step, MatrixExpr):
                 raise self.error("only a named matrix has a copy per step, U^{(t)}", tok, ShapeMismatch)
             return nt.LayerCopy(base, step)
         if nxt.kind == "cmd" and nxt.value == "circ":
@@ -304,6 +328,23 @@ def _bounded(term) -> bool:
     """A sum or product written with bounds inside: SymPy's matrix algebra would compute it (``doit``), and
     ``\\prod_{t=1}^{10^{6}} t`` is a number of millions of digits, so such a product or sum is kept as written."""
     return isinstance(term, sp.Basic) and term.has(sp.Sum, sp.Product, sp.Integral, sp.Derivative)
+
+
+def conditional_words(tok: Token) -> bool:
+    """A ``\\text{...}`` holding ``if`` or ``otherwise`` (``\\text{ if } X_t = k``, ``2 \\text{ if bidirectional=True
+    otherwise } 1``): it ends a product, it is not a factor."""
+    return tok.kind == "text" and tok.value == "text" and bool({"if", "otherwise"} & set(tok.arg.split()))
+
+
+def _name(value) -> bool:
+    """A name read as a number: ``x``, ``b_{ih}``, ``x_t`` (one index)."""
+    return isinstance(value, sp.Symbol) or (isinstance(value, sp.Indexed) and len(value.indices) == 1)
+
+
+def _letter(value) -> str:
+    """The letter a name is written with: ``b`` for ``b_{ih}`` (a symbol ``b_ih``) or ``b_t``."""
+    name = str(value.base.label) if isinstance(value, sp.Indexed) else value.name
+    return name.split("_")[0]
 
 
 def _column(value) -> bool:

@@ -40,6 +40,9 @@ class CalculusMixin(ParserCore):
                 if a1 - a0 == 1:  # \\frac{d}{dt} x: an operator on the rest of the product
                     return self.derivative(self.operand(tok), var, marker)
                 return self.derivative(self.sub_parse(a0 + 1, a1, self.expr), var, marker)
+        scaled = self.scaled_derivative(tok, a0, a1, b0, b1)
+        if scaled is not None:
+            return scaled
         numer = self.sub_parse(a0, a1, self.expr)
         denom = self.sub_parse(b0, b1, self.expr)
         if isinstance(denom, MatrixExpr):
@@ -54,6 +57,35 @@ class CalculusMixin(ParserCore):
         if isinstance(numer, MatrixExpr):
             return self.sized(sp.MatMul(inverse, numer), tok)
         return self.sized(sp.Mul(numer, inverse, evaluate=False), tok)
+
+    def scaled_derivative(self, tok: Token, a0: int, a1: int, b0: int, b1: int):
+        """``\\frac{\\partial \\ell}{T \\cdot \\partial \\mathbf{o}_t}``: a partial derivative divided by the factor
+        written before ``\\partial`` in the denominator (``1/T`` times the derivative); None if not this form."""
+        if not _is_marker(self.toks[a0], "partial"):
+            return None
+        depth, at = 0, None
+        for k in range(b0, b1):
+            kind, value = self.toks[k].kind, self.toks[k].value
+            depth += (kind == "sym" and value in "([{") - (kind == "sym" and value in ")]}")
+            if depth == 0 and k > b0 and kind == "cmd" and value == "partial":
+                at = k
+                break
+        if at is None or at + 1 >= b1:
+            return None
+        stop = at - 1 if self.toks[at - 1].kind == "cmd" and self.toks[at - 1].value in ("cdot", "times") else at
+        if stop <= b0:
+            return None
+        scale = self.sub_parse(b0, stop, self.expr)
+        if isinstance(scale, MatrixExpr) or self.is_zero(scale):
+            raise self.error("a derivative's denominator holds a factor that is not a nonzero number", tok,
+                             ShapeMismatch if isinstance(scale, MatrixExpr) else DivisionByZero)
+        var = self.sub_parse(at + 1, b1, self.factor)
+        value = self.derivative(self.operand(tok) if a1 - a0 == 1 else self.sub_parse(a0 + 1, a1, self.expr), var,
+                                "partial")
+        inverse = self.power(scale, sp.S.NegativeOne, tok)
+        if isinstance(value, MatrixExpr):
+            return self.sized(sp.MatMul(inverse, value), tok)
+        return self.sized(sp.Mul(inverse, value, evaluate=False), tok)
 
     def derivative(self, numer, var, marker: str):
         """``d numer / d var`` (``marker`` ``"d"``) or the partial one; of a scalar in a vector or matrix, the
@@ -114,7 +146,8 @@ class CalculusMixin(ParserCore):
         self.take()
         if self.at_sym("{") and self.peek(2).kind == "sym" and self.peek(2).value == "=":
             return self.bounded(name, tok)
-        (index,) = self.script(index=True)
+        indices = self.script(index=True)
+        index = indices[0] if len(indices) == 1 else sp.Tuple(*indices)  # \\sum_{h_1, \\ldots, h_T}: over each
         if self.at_sym("^"):
             raise self.error(f"\\{name}_{index}^... needs a start: \\{name}_{{{index}=1}}^...", tok)
         if name == "prod":

@@ -7,6 +7,7 @@ they all share one cursor.  One parser instance reads one input; no state surviv
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from symrnn.latex.parse.errors import BackendError, DivisionByZero, ParseError, 
 from symrnn.latex.parse.magnitude import Magnitudes
 from symrnn.latex.parse.sizes import Sizes
 from symrnn.latex.parse.tokens import Limits, Token, deadline_check, greek_symbol, letter_symbol, tokenize
+
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_PLAIN_OR_PRIMED = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?'*")
+#: symbols that are never vectors by usage: the notation's indices and sizes, the learning rate
+_NOT_VECTORS = frozenset({nt.t, nt.q, nt.i, nt.j, nt.k, nt.T, nt.N, nt.V, nt.eta})
 
 
 @dataclass(frozen=True)
@@ -35,9 +41,10 @@ class Decimal:
 class ParserCore:
     """Recursive descent over the tokens: the cursor and the helpers every grammar rule uses."""
 
-    def __init__(self, text: str, notation: Sizes, limits: Limits, backend: Backend | None):
+    def __init__(self, text: str, notation: Sizes, limits: Limits, backend: Backend | None,
+                 deadline: float | None = None):
         self.text, self.sizes, self.limits, self.backend = text, notation, limits, backend
-        self.deadline = time.perf_counter() + limits.seconds
+        self.deadline = time.perf_counter() + limits.seconds if deadline is None else deadline
         self.toks = tokenize(text, limits, self.deadline)
         self.i = 0
         self.depth = 0
@@ -45,6 +52,10 @@ class ParserCore:
         self.readings: dict[str, Any] = {}
         self.in_table = 0  # inside an array's cell, \text{...} is a cell's words, not a factor
         self.magnitudes = Magnitudes()
+        #: names that this reading used as vectors though they were read as numbers (``f_t \\odot c_{t-1}``,
+        #: ``W x_t + b_{ih}``): name -> "gate" (written with one index) or "vector" (a bare name such as ``b_ih``)
+        self.wanted: dict[str, str] = {}
+        self.biases: set[str] = set()  # parameters (b) added to a vector: read again even when this reading reads
 
     # -- token helpers --
     def peek(self, ahead: int = 0) -> Token:
@@ -113,6 +124,25 @@ class ParserCore:
 
     def greek(self, name: str) -> sp.Symbol:
         return greek_symbol(name)
+
+    # -- vectors by usage --
+    def want_vectors(self, value) -> None:
+        """Record the names in ``value`` (a number as read) that its use shows to be vectors: a name with one index
+        (``c_{t-1}``: a gate, :class:`symrnn.notation.Gate`) or a bare name (``b_{ih}``, ``x``), also inside an
+        entrywise function (``\\sigma(f_t)``), a sum or a product; numbers and indices are not names."""
+        stack = [value]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, sp.Indexed):
+                name = str(node.base.label)
+                if len(node.indices) == 1 and _PLAIN.fullmatch(name):
+                    self.wanted.setdefault(name, "gate")
+            elif isinstance(node, sp.Symbol):
+                if _PLAIN_OR_PRIMED.fullmatch(node.name) and node not in _NOT_VECTORS:
+                    self.wanted.setdefault(node.name, "vector")
+            elif isinstance(node, (sp.Add, sp.Mul, sp.Pow)) or (isinstance(node, sp.Function)
+                                                                 and len(node.args) == 1):
+                stack.extend(a for a in node.args if not a.is_number)
 
     # -- numbers: refused before they grow past the limits, and no division by zero --
     def sized(self, value, tok: Token):

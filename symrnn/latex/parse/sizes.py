@@ -37,6 +37,9 @@ FUNCTION_LETTERS = frozenset({"f", "g", "l", "ell", "phi", "varphi"})
 LOSSES = frozenset({"l", "ell"})
 #: Upper-case letters that are numbers, not matrices: sizes (T, N, V) and the loss (L, J, E).
 SCALAR_LETTERS = frozenset({"T", "N", "V", "L", "J", "E"})
+#: Letters that make a matrix's subscript a time step rather than part of its name: ``\mathbf{H}_t``,
+#: ``\mathbf{H}_\tau``, ``\mathbf{H}_T`` (arithmetic such as ``t-1`` always is one).
+TIME_LETTERS = frozenset({"t", "tau", "T"})
 #: SymPy's name suffixes for accents (``htilde`` prints as ``\tilde{h}``), stripped to find a vector's size.
 _ACCENT_SUFFIXES = ("tilde", "hat", "bar")
 
@@ -53,11 +56,13 @@ class Sizes:
     How a subscript is read (docs/parsing.md, "Names and operators"): ``index_letters`` are the letters an index
     is made of (``h_t``, ``h_{t-1}``, ``h_{i,t}``, ``y_T`` index ``h`` and ``y``); a subscript written as text
     (``\\textrm{hh}``, ``\\mathrm{xh}``, ``\\text{hh}``), a word of two or more letters none of which is an
-    index letter (``W_{hx}``, ``b_{hh}``), or one non-index letter after a matrix or a name in ``parameters``
-    (``U_f``, ``b_h``) is part of the name.  ``functions`` are the letters read as an abstract function before
+    index letter (``W_{hx}``, ``b_{hh}``), one non-index letter after a matrix or a name in ``parameters``
+    (``U_f``, ``b_h``), or any word of two or more letters after a parameter (PyTorch's ``b_{ih}``) is part of the
+    name.  ``functions`` are the letters read as an abstract function before
     ``(...)``, ``losses`` those whose value is a number even of vectors (else a function of a vector is a vector
     function, :class:`symrnn.notation.Applied`, as ``g``).  ``scalar_letters`` are the upper-case letters that are
-    numbers (any other is a matrix).
+    numbers (any other is a matrix).  ``time_letters`` make a matrix's subscript a time step (``\\mathbf{H}_t``,
+    :class:`.objects.MatrixAt`) where any other letters name it (``W_{xh}``).
     """
 
     vectors: Mapping[str, Any] = field(default_factory=_default_vectors)
@@ -69,6 +74,7 @@ class Sizes:
     functions: frozenset[str] = FUNCTION_LETTERS
     losses: frozenset[str] = LOSSES
     scalar_letters: frozenset[str] = SCALAR_LETTERS
+    time_letters: frozenset[str] = TIME_LETTERS
 
     def vector_size(self, name: str) -> sp.Expr:
         """A vector's length: by its name (``"x"``, ``"b_h"``), else its base (``"b"``), else its letter without an

@@ -64,10 +64,13 @@ GREEK = frozenset("""alpha beta gamma delta epsilon varepsilon zeta eta theta va
     Omega""".split())
 FUNCTIONS = {"exp": sp.exp, "ln": sp.log, "log": sp.log, "tanh": sp.tanh, "sigma": sigmoid}
 RELATIONS = {"=": "=", "approx": "approx", "leftarrow": "leftarrow", "neq": "neq", "ne": "neq", "<": "<",
-             ">": ">", "leq": "leq", "le": "leq", "geq": "geq", "ge": "geq"}
+             ">": ">", "leq": "leq", "le": "leq", "geq": "geq", "ge": "geq", "propto": "propto", "in": "in"}
 TEXT_COMMANDS = frozenset({"text", "operatorname", "mathrm", "mathfrak", "mathbf", "mathit", "textrm", "boldsymbol",
-                           "bm"})
-ACCENTS = frozenset({"hat", "bar", "tilde"})
+                           "bm", "mathop", "mathbb"})
+#: accents that make a name of their own (``\tilde{h}``, ``\overrightarrow{\mathbf{H}}``)
+ACCENTS = frozenset({"hat", "bar", "tilde", "overrightarrow", "overleftarrow"})
+#: bold-face commands; their argument may also be a Greek letter (``\boldsymbol{\delta}``) or 0 and 1
+BOLD_COMMANDS = frozenset({"mathbf", "boldsymbol", "bm"})
 _SPACING = frozenset({",", ";", "!", " ", ":", "quad", "qquad", "displaystyle"})
 #: spacing that may stand between two relations (``U = ... \\qquad W = ...``): the next token is marked ``spaced``
 _SEPARATING = frozenset({",", ";", "!", " ", ":", "quad", "qquad"})
@@ -76,7 +79,8 @@ _IGNORED = frozenset({"label", "tag", "nonumber", "notag"})
 _KNOWN = frozenset({"frac", "vec", "sum", "prod", "max", "left", "right", "begin", "end", "dots", "ldots", "cdots",
                     "vdots", "ddots", "cdot", "times", "odot", "oslash", "circ", "partial", "infty", "exp", "ln",
                     "log", "tanh", "rightarrow", "top", "intercal", "ell", "nabla", "otimes", "Vert", "lVert", "rVert",
-                    *RELATIONS, *GREEK, *TEXT_COMMANDS, *ACCENTS})
+                    "Pr", "prime", "lbrace", "rbrace", "underbrace", "overbrace", *RELATIONS, *GREEK, *TEXT_COMMANDS,
+                    *ACCENTS})
 #: environments that lay out whole relations (rows, ``&`` alignment): read by :mod:`.relations`, not as a factor
 LAYOUT_ENVIRONMENTS = frozenset({"equation", "equation*", "align", "align*", "aligned", "flalign", "flalign*",
                                  "gather", "gather*", "gathered", "split", "multline", "multline*", "eqnarray",
@@ -85,14 +89,21 @@ LAYOUT_ENVIRONMENTS = frozenset({"equation", "equation*", "align", "align*", "al
 PAIRED_COLUMNS = frozenset({"align", "align*", "aligned", "flalign", "flalign*"})
 _ENVIRONMENTS = frozenset({"bmatrix", "cases", "array", *LAYOUT_ENVIRONMENTS})
 WORD = re.compile(r"^[A-Za-z]+$")
-_TEXT = re.compile(r"^[A-Za-z0-9 .,;:'()+\-/=]*$")  # nt.Words' characters; outside a table only a word is read
+_TEXT = re.compile(r"^[A-Za-z0-9 .,;:'()+\-/=_\"]*$")  # nt.Words' characters, _ (written \_) and quotes
 _COLUMNS = re.compile(r"^[lcr]{1,20}$")
-_SYMBOLS = set("+-=<>,|()[]{}^_&'/*;.")  # "." is read only as trailing punctuation
+_SYMBOLS = set("+-=<>,|()[]{}^_&'/*;.:")  # "." is read only as trailing punctuation, ":" only in := and =:
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _DIGITS = frozenset("0123456789")  # only ASCII: "²" and "٣" are digits to str.isdigit, unknown characters here
 _NUMBER = re.compile(r"[0-9]*(?:\.[0-9]+)?", re.ASCII)
 _ROW_SPACE = re.compile(r"\*?(?:\s*\[\s*-?[0-9]*\.?[0-9]+\s*(?:pt|em|ex|mm|cm|in|mu|bp|pc)\s*\])?", re.ASCII)
 _LETTERS = {"t": nt.t, "q": nt.q, "i": nt.i, "j": nt.j, "k": nt.k, "T": nt.T, "N": nt.N, "V": nt.V}
+
+
+_EMPTY_GROUP = re.compile(r"\{\s*\}")
+
+
+def _after_relation(tok: Token) -> bool:
+    return (tok.kind == "sym" and tok.value in "=<>") or (tok.kind == "cmd" and tok.value in RELATIONS)
 
 
 def letter_symbol(name: str) -> sp.Symbol:
@@ -198,6 +209,11 @@ class _Tokeniser:
         self.tokens.append(Token("num", lit, start, self.p, glued=self.glued))
 
     def symbol(self, c: str, start: int) -> None:
+        if c == "{" and self.tokens and _after_relation(self.tokens[-1]):
+            close = _EMPTY_GROUP.match(self.text, start)
+            if close:  # "={}": an empty group that only spaces the relation, dropped
+                self.p = close.end()
+                return
         self.p += 1
         if c in _OPEN:
             self.stack.append((c, start))
@@ -222,6 +238,9 @@ class _Tokeniser:
                 self.tokens.append(Token("cmd", "Vert", p, p + 2, "", self.glued))
                 self.p = p + 2
                 return True
+            if ch and ch in "{}":  # \{ ... \}: a set's braces, balanced as brackets are
+                self.brace(ch, p)
+                return True
             if ch in _SPACING:
                 self.p = p + 2
                 self.spaced |= ch in _SEPARATING
@@ -235,6 +254,9 @@ class _Tokeniser:
         if name in _IGNORED:
             self.ignored(name)
             return False
+        if name == "mid":  # \mid is the bar of a conditional probability
+            self.tokens.append(Token("sym", "|", start, self.p, "", self.glued))
+            return True
         if name not in _KNOWN:
             raise UnknownMacro(f"unknown command \\{name}", start, text)
         if name in ACCENTS and re.match(r"\s*\{\s*\\", text[self.p:self.p + 40]):
@@ -247,6 +269,17 @@ class _Tokeniser:
         else:
             self.tokens.append(Token("cmd", name, start, self.p, "", self.glued))
         return True
+
+    def brace(self, ch: str, p: int) -> None:
+        """``\\{`` or ``\\}``: a set's braces (tokens ``lbrace``/``rbrace``), kept balanced."""
+        if ch == "{":
+            self.stack.append(("lbrace", p))
+        elif not self.stack or self.stack[-1][0] != "lbrace":
+            raise Unbalanced("\\} without its \\{", p, self.text)
+        else:
+            self.stack.pop()
+        self.tokens.append(Token("cmd", "lbrace" if ch == "{" else "rbrace", p, p + 2, "", self.glued))
+        self.p = p + 2
 
     def ignored(self, name: str) -> None:
         """``\\label{...}``, ``\\tag{...}``, ``\\tag*{...}``: skipped with their argument (no braces inside)."""
@@ -278,9 +311,13 @@ class _Tokeniser:
         while q < self.n and self.text[q] == " ":
             q += 1
         delim = self.text[q:q + 1]
-        if delim not in ("(", ")", "[", "]", ".", "|"):
+        width = 1
+        bar = re.match(r"\\(?:\||[lr]?Vert(?![A-Za-z]))", self.text[q:q + 8])
+        if bar:  # \left\| ... \right\|: a norm's bars
+            delim, width = "\\|", bar.end()
+        elif delim not in ("(", ")", "[", "]", ".", "|"):
             raise Unexpected(f"\\{name} needs a delimiter", q, self.text)
-        self.p = q + 1
+        self.p = q + width
         if name == "left":
             self.stack.append(("left", start))
         else:
@@ -294,18 +331,24 @@ class _Tokeniser:
         text = self.text
         q, close = self.braced_argument(name, self.p)
         arg = text[q + 1:close]
-        if "{" in arg or "\\" in arg:
+        if name in ("text", "textrm"):
+            arg = arg.replace("\\_", "_")  # \text{hidden\_size}: an escaped underscore
+        greek = re.fullmatch(r"\s*\\([A-Za-z]+)\s*", arg) if name in BOLD_COMMANDS else None
+        if greek and greek.group(1) in GREEK:  # \boldsymbol{\delta}: a bold Greek letter
+            arg, spec = greek.group(1), "greek"
+        elif "{" in arg or "\\" in arg:
             raise RefusedName(f"\\{name}{{...}} may hold only letters, digits and spaces", q + 1, text)
+        else:
+            spec = ""
         self.p = close + 1
-        spec = ""
         if name in ("begin", "end"):
             spec = self.environment_edge(name, arg, q, start)
         elif name in ("text", "textrm"):
             if not _TEXT.match(arg):
-                raise RefusedName(f"\\text{{{arg}}}: only letters, digits, spaces and . , ; : ' ( ) + - / =",
+                raise RefusedName(f"\\text{{{arg}}}: only letters, digits, spaces and . , ; : ' ( ) + - / = _ \"",
                                   q + 1, text)
             name = "text"
-        elif not (WORD.match(arg.strip()) or (name == "mathbf" and arg.strip() == "1")):
+        elif not (WORD.match(arg.strip()) or (name in BOLD_COMMANDS and arg.strip() in ("0", "1"))):
             raise RefusedName(f"\\{name}{{{arg}}}: a name must be letters only", q + 1, text)
         else:
             arg = arg.strip()

@@ -1,0 +1,230 @@
+"""The checks of a user's cell, derived by ``symrnn derive``: the same machinery as the lecture's BPTT section
+(:mod:`symrnn.lecture25.bptt.checks`), run on the cell read from the user's text.
+
+A :class:`Spec` names everything a verdict depends on (the text, the name, the loss, the sizes asked for), so the
+checks are plain functions of it: the proof cache keys them by its fields, and a worker process rebuilds the cell
+from it.  The pieces several checks share (the one-step identities at a size, the whole gradient at T = 3) are made
+once per process.
+
+- the cell as read: the equations, intermediates substituted, are the step the engine differentiates;
+- the loss's gradient in the output, against differentiation of its entry-level form;
+- ``dL/dh_t`` from the recursion against direct differentiation of the loss from t on (T = 3, N = 2);
+- every state's ``rho_{t-1}`` and every parameter's step contribution against entry-level differentiation of one
+  step, as algebra, at N = 2, 4, 8 (with the chain rule over the unrolled chain, every T);
+- every parameter's whole gradient against direct differentiation of the unrolled loss, as algebra (T = 3, N = 2);
+- 50-digit directional derivatives at N = 16, T = 64;
+- the generated code (the standalone module written beside the document, from :func:`compile_bptt`'s kernels)
+  against central finite differences, and equal to :func:`compile_bptt` itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from symrnn import notation as nt
+from symrnn.autodiff import bptt, matcalc
+from symrnn.autodiff.scalar_reverse import jacobian_row
+from symrnn.core.derivation import Evidence, Identity, Outcome
+from symrnn.derive.cell_reading import read_cell
+from symrnn.derive.errors import ShapesDisagree
+from symrnn.models import losses
+from symrnn.models.cells import Cell
+from symrnn.numeric.binding import bind
+
+#: ``--loss`` choices and the loss each names.
+LOSSES = {"squared": losses.squared_error, "cross-entropy": losses.cross_entropy}
+LOCAL_SIZES = (2, 4, 8)  #: state sizes of the one-step proofs
+WHOLE_SIZE, WHOLE_STEPS = 2, 3  #: the whole gradient, proved against the unrolled loss
+EXACT_SIZE, EXACT_STEPS = 16, 64  #: the 50-digit directional check
+NUMERIC_STEPS, NUMERIC_BATCH = 6, 2  #: the generated code against finite differences
+#: ``quick``: the same checks, smaller (one step at N = 2, 4; the whole gradient at T = 2; 50 digits at N = 8, T = 16)
+QUICK = {"local": (2, 4), "whole": 2, "exact": (8, 16)}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A cell to derive: its text, name, loss (a key of :data:`LOSSES`) and the sizes asked for (None: as the
+    text declares them, else :func:`read_cell`'s defaults)."""
+
+    text: str
+    name: str = "cell"
+    loss: str = "squared"
+    n_state: int | None = None
+    n_input: int | None = None
+    quick: bool = False
+
+    @property
+    def local_sizes(self) -> tuple[int, ...]:
+        return QUICK["local"] if self.quick else LOCAL_SIZES
+
+    @property
+    def whole_steps(self) -> int:
+        return QUICK["whole"] if self.quick else WHOLE_STEPS
+
+    @property
+    def exact_sizes(self) -> tuple[int, int]:
+        """N and T of the 50-digit check."""
+        return QUICK["exact"] if self.quick else (EXACT_SIZE, EXACT_STEPS)
+
+    def loss_object(self) -> losses.Loss:
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
+        return LOSSES[self.loss]()
+
+    def cell(self) -> Cell:
+        """The cell at the sizes asked for: the one the document shows and the standalone module computes."""
+        return cell_at(self, self.n_state)
+
+
+@functools.lru_cache(maxsize=64)
+def cell_at(spec: Spec, n: int | None) -> Cell:
+    """The spec's cell with state size ``n`` (None: as read)."""
+    return read_cell(spec.text, spec.name, n_state=n if n is not None else spec.n_state, n_input=spec.n_input)
+
+
+def sized(spec: Spec, wanted: tuple[int, ...]) -> list[Cell]:
+    """The cell at each wanted state size that its declarations allow; the cell as read if they fix another."""
+    out = []
+    for n in wanted:
+        try:
+            out.append(cell_at(spec, n))
+        except ShapesDisagree:
+            continue
+    return out or [spec.cell()]
+
+
+# ---- identities, made once per process ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _derived(spec: Spec, n: int | None) -> bptt.BPTT:
+    return bptt.derive(cell_at(spec, n), spec.loss_object())
+
+
+@functools.lru_cache(maxsize=16)
+def _local(spec: Spec, n: int) -> dict[str, tuple[sp.Matrix, sp.Matrix]]:
+    """``{what: (derived, reference)}`` of one step at state size n (what: ``rho_<state>`` or a parameter)."""
+    rng = random.Random(f"{spec.name}:local:{n}")
+    return {what: (d, r) for what, d, r in bptt.local_identities(_derived(spec, n), rng)}
+
+
+@functools.lru_cache(maxsize=4)
+def _whole(spec: Spec) -> tuple[int, dict[str, tuple[sp.Matrix, sp.Matrix]]]:
+    """The state size used and ``{parameter: (BPTT's gradient, direct gradient)}`` of the unrolled loss."""
+    cell = sized(spec, (WHOLE_SIZE,))[0]
+    rng = random.Random(f"{spec.name}:whole")
+    case = bptt.random_case(cell, spec.loss_object(), spec.whole_steps, rng, symbolic=True)
+    b = _derived(spec, cell.n_state)
+    return cell.n_state, {name: (d, r) for name, d, r in bptt.whole_identities(b, case)}
+
+
+def _local_sizes(spec: Spec) -> list[int]:
+    return sorted({c.n_state for c in sized(spec, spec.local_sizes)})
+
+
+# ---- the checks --------------------------------------------------------------------------------------------------
+
+
+def cell_identities(spec: Spec) -> Iterator[Identity]:
+    """The equations as shown (:mod:`.shown`), intermediates substituted, against the step :func:`read_cell` built,
+    entry by entry with symbolic parameters and states (N = 2 where the declarations allow)."""
+    from symrnn.derive.shown import cell_text
+
+    cell = sized(spec, (WHOLE_SIZE,))[0]
+    substituted = cell_text(spec.text, n_state=cell.n_state, n_input=spec.n_input).substituted()
+    step = cell.step()
+    n = cell.n_state
+    params = {p.name: nt.entry_matrix(p.name.replace("_", "").lower(), p.rows, p.cols, positive=False)
+              for p in cell.params}
+    prev = {s: nt.entry_vector(f"{s}prev", n, positive=False) for s in cell.states}
+    x = nt.entry_vector("x", cell.n_input, positive=False)
+    vals = bind(cell, params, prev, x)
+    for s in cell.states:
+        yield Identity(matcalc.explicit(substituted[s], vals), matcalc.explicit(step[s], vals), simplifier="atoms",
+                       trials=2, label=f"{s}_t at N={n}")
+
+
+def loss_identities(spec: Spec) -> Iterator[Identity]:
+    """The loss's gradient ``dl_t/dh_t`` as the derivation writes it against the gradient of ``l_t`` entry by
+    entry, at N = 2 and 4."""
+    loss = spec.loss_object()
+    for n in (2, 4):
+        h, y = sp.MatrixSymbol("h", n, 1), sp.MatrixSymbol("y", n, 1)
+        hv = nt.entry_vector("h", n, positive=True)
+        yv = nt.entry_vector("y", n, positive=False)
+        derived = matcalc.explicit(loss.grad(h, y), {h: hv, y: yv})
+        yield Identity(derived, jacobian_row(loss.term(hv, yv), hv), simplifier="atoms", trials=2,
+                       label=f"{loss.name}, N={n}")
+
+
+def delta_identities(spec: Spec) -> Iterator[Identity]:
+    """``dL/dh_t`` of the output state from the recursion against direct differentiation of the loss from t on,
+    with symbolic weights (T = 3, every t; N = 2 where the declarations allow)."""
+    cell = sized(spec, (WHOLE_SIZE,))[0]
+    loss = spec.loss_object()
+    case = bptt.random_case(cell, loss, spec.whole_steps, random.Random(f"{spec.name}:delta"), symbolic=True)
+    run = bptt.run(_derived(spec, cell.n_state), case.params, case.xs, case.ys, case.h0)
+    for time, ref in enumerate(bptt.total_state_gradients(cell, loss, case), start=1):
+        yield Identity(run.deltas[time - 1][cell.output], ref, simplifier="atoms", trials=1,
+                       label=f"N={cell.n_state}, T={spec.whole_steps}, t={time}")
+
+
+def recurrent_identities(spec: Spec, state: str) -> Iterator[Identity]:
+    """``rho_{t-1}`` of one state against entry-level differentiation of one step, at each local size."""
+    for n in _local_sizes(spec):
+        derived, ref = _local(spec, n)[f"rho_{state}"]
+        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"N={n}, rho of {state}")
+
+
+def gradient_identities(spec: Spec, param: str) -> Iterator[Identity]:
+    """One parameter: its step contribution against entry-level differentiation at each local size, then its whole
+    gradient against direct differentiation of the unrolled loss (T = 3)."""
+    for n in _local_sizes(spec):
+        derived, ref = _local(spec, n)[param]
+        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"one step, N={n}, {param}")
+    n, whole = _whole(spec)
+    derived, direct = whole[param]
+    yield Identity(derived, direct, simplifier="atoms", trials=1,
+                   label=f"whole gradient, N={n}, T={spec.whole_steps}, dL/d{param}")
+
+
+def exact(spec: Spec, rng: random.Random) -> Outcome:
+    """BPTT against 50-digit directional derivatives of the loss (N = 16, T = 64 where the declarations allow; quick:
+    N = 8, T = 16)."""
+    size, steps = spec.exact_sizes
+    cell = sized(spec, (size,))[0]
+    ok, _worst, message = bptt.exact_check(cell, spec.loss_object(), steps, seed=rng.randint(0, 10**6))
+    return Outcome(ok, Evidence.EXACT, message)
+
+
+def numeric(spec: Spec, rng: random.Random) -> Outcome:
+    """The standalone module's loss and gradients against central finite differences (float64), and equal to
+    :func:`compile_bptt`'s on the same batch (relative 1e-12)."""
+    from symrnn.derive import standalone
+    from symrnn.numeric.gradcheck import check_gradients, gradcheck
+    from symrnn.numeric.threeway import numeric_case
+
+    made = standalone.build(spec)
+    module = standalone.load(made.source, spec.name)
+    cell, loss = made.compiled.cell, made.compiled.bptt.loss
+    params, xs, ys = numeric_case(cell, loss, NUMERIC_STEPS, NUMERIC_BATCH, rng.randint(0, 10**6))
+    value, grads = module.loss_and_grads(params, xs, ys)
+    want, want_grads = made.compiled.loss_and_grads(params, xs, ys)
+    worst = max([abs(value - want) / max(1.0, abs(want))]
+                + [float(np.max(np.abs(grads[k] - g) / np.maximum(1.0, np.abs(g)))) for k, g in want_grads.items()])
+    if worst > 1e-12:
+        return Outcome(False, Evidence.NUMERIC, f"{spec.name}_bptt.py differs from compile_bptt by {worst:.1e}")
+    res = check_gradients(lambda p: module.loss(p, xs, ys), params, grads, max_entries=200, seed=rng.randint(0, 99))
+    if not res.passed:
+        return Outcome(False, Evidence.NUMERIC, f"{spec.name}_bptt.py: {res.message}")
+    also = gradcheck(made.compiled, params, xs, ys, max_entries=50, seed=1)
+    return Outcome(also.passed, Evidence.NUMERIC,
+                   f"N={cell.n_state}, D={cell.n_input}, T={NUMERIC_STEPS}, B={NUMERIC_BATCH}: {spec.name}_bptt.py "
+                   f"equals compile_bptt (largest relative difference {worst:.1e}); {res.message}"
+                   + ("" if also.passed else f"; compile_bptt: {also.message}"))

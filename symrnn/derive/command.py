@@ -1,0 +1,139 @@
+"""``symrnn derive FILE``: a cell written in LaTeX in; its verified BPTT derivation, document and training code out.
+
+:func:`derive_file` reads the file (bounded in size, UTF-8), reads the cell (:func:`symrnn.derive.read_cell`: a bad
+cell is a :class:`~symrnn.derive.errors.CellError` naming the line, before any check runs), builds the derivation
+(:mod:`.steps`), verifies it with the proof cache and workers (:func:`symrnn.core.schedule.verify_all`, as
+``symrnn build`` does), and writes, in the output folder only and every file whole: ``NAME.md``, ``NAME.tex``,
+``NAME.pdf`` (when latexmk is on PATH), ``NAME_bptt.py`` (:mod:`.standalone`) and ``report.json``.  The folder is
+created and proved writable before anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from symrnn.core.cache import ProofCache
+from symrnn.core.progress import Progress
+from symrnn.core.schedule import verify_all
+from symrnn.core.verify import Result
+from symrnn.derive import document, standalone
+from symrnn.derive.checks import LOSSES, Spec
+from symrnn.derive.errors import BadName, UnsupportedConstruct
+from symrnn.derive.shown import cell_text
+from symrnn.derive.steps import derivation
+from symrnn.documents.build import DEFAULT_OUT, pdf, writable_folder, write_atomic
+from symrnn.numeric import guard
+from symrnn.ops import Softmax
+
+__all__ = ["DEFAULT_OUT", "LOSSES", "Derived", "default_name", "derive_file", "derive_text", "read_source"]
+
+
+class SourceError(ValueError):
+    """The cell's file cannot be read: missing, not a file, too large, not UTF-8 text."""
+
+
+@dataclass
+class Derived:
+    """What ``symrnn derive`` did: every check's result, the files written, notes (the PDF), the report."""
+
+    name: str
+    results: list[Result]
+    files: list[Path] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    pdf_failed: bool = False
+    report: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def read_source(path: str | os.PathLike, max_bytes: int) -> str:
+    """The file's text; a :class:`SourceError` naming the file when it cannot be read or is over ``max_bytes``."""
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise SourceError(f"{p}: no such file" if not p.exists() else f"{p}: not a file")
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise SourceError(f"{p}: {size} bytes, more than the {max_bytes} allowed (--max-bytes)")
+        data = p.read_bytes()[: max_bytes + 1]
+    except OSError as exc:
+        raise SourceError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+
+
+def default_name(path: str | os.PathLike) -> str:
+    """The cell's name from its file's name: ``my-gru.md`` -> ``my_gru``."""
+    return guard.safe_identifier(Path(path).stem)
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name the files and the cell (a safe identifier), else :class:`BadName`."""
+    try:
+        return guard.check_name(name, "cell")
+    except guard.UnsafeName as exc:
+        raise BadName(f"--name {name!r} cannot name the cell and its files: {exc.reason}") from None
+
+
+def _check_loss(spec: Spec, cell) -> None:
+    """Cross-entropy reads the output as probabilities: refused, naming the output's line, unless it is a softmax."""
+    if spec.loss == "cross-entropy" and not isinstance(cell.step()[cell.output], Softmax):
+        shown = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input)
+        line = next((e.line for e in shown.equations if e.name == cell.output), None)
+        raise UnsupportedConstruct(f"--loss cross-entropy reads {cell.output}_t as probabilities, but {cell.output}_t "
+                                   "is not a softmax; use --loss squared, or end the cell with a softmax", line)
+
+
+def derive_file(path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OUT, *, name: str | None = None,
+                max_bytes: int = 2_000_000, **options) -> Derived:
+    """:func:`derive_text` on the file's text, named after the file unless ``name`` is given."""
+    folder = writable_folder(out, "--out")  # before any work
+    name = check_name(name if name is not None else default_name(path))
+    return derive_text(read_source(path, max_bytes), folder, name=name, source_name=Path(path).name, **options)
+
+
+def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = "cell", loss: str = "squared",
+                source_name: str = "the text", n_state: int | None = None, n_input: int | None = None,
+                seed: int = 0, jobs: int = 1, cache: ProofCache | None = None, progress: Progress | None = None,
+                make_pdf: bool = True, quick: bool = False) -> Derived:
+    """Derive, verify and write the cell ``text`` defines (see the module's docstring); ``quick``: smaller proofs
+    (:data:`symrnn.derive.checks.QUICK`)."""
+    folder = writable_folder(out, "--out")
+    spec = Spec(text, check_name(name), loss, n_state, n_input, quick)
+    spec.loss_object()  # an unknown loss, before any work
+    _check_loss(spec, spec.cell())  # a bad cell: its CellError, before any work
+    d = derivation(spec, source_name)
+    made = standalone.build(spec)  # before the workers fork: they inherit it
+    results = verify_all([d], seed, jobs, cache, progress)
+    res = Derived(spec.name, results)
+    shown = cell_text(text, n_state=n_state, n_input=n_input)
+    tex_source = document.tex(d, results, shown, source_name)
+    for fname, data in ((f"{spec.name}.md", document.markdown(d, results, shown, source_name)),
+                        (f"{spec.name}.tex", tex_source), (f"{spec.name}_bptt.py", made.source)):
+        write_atomic(folder / fname, data)
+        res.files.append(folder / fname)
+    if make_pdf:
+        target, message = pdf(tex_source, folder, spec.name, cache=cache)
+        res.messages.append(message)
+        res.pdf_failed = target is None and shutil.which("latexmk") is not None
+        if target is not None:
+            res.files.append(target)
+    cell = made.compiled.cell
+    res.report = {"cell": source_name, "name": spec.name, "loss": made.compiled.bptt.loss.name, "seed": seed,
+                  "passed": res.ok, "quick": quick, "states": list(cell.states), "output": cell.output,
+                  "sizes": {"N": cell.n_state, "D": cell.n_input},
+                  "params": {p.name: [p.rows, p.cols] for p in cell.params},
+                  "longest_formula": document.longest_formula(d),
+                  "checks": [r.as_dict() for r in results],
+                  "files": [f.name for f in [*res.files, folder / "report.json"]]}
+    write_atomic(folder / "report.json", json.dumps(res.report, indent=2, ensure_ascii=False) + "\n")
+    res.files.append(folder / "report.json")
+    return res

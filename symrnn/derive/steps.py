@@ -1,0 +1,116 @@
+"""A user's cell, derived: the steps of its BPTT derivation as data (statement, justification, check), for the
+verifier and the renderers, the way :mod:`symrnn.lecture25.bptt.steps` writes the lecture's.
+
+In order: the cell as read (each equation in the user's names), the loss's gradient in the output, the total
+derivative of the loss in every state, every state's recursion backwards in time, every parameter's gradient as a
+sum over t, then the whole gradient at 50 digits and the generated code.  The checks are in :mod:`.checks`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symrnn import notation as nt
+from symrnn.autodiff import bptt
+from symrnn.core.derivation import Computation, Derivation, Instances, Step
+from symrnn.derive import checks
+from symrnn.derive.checks import Spec
+from symrnn.derive.shown import CellText, cell_text
+
+t, T = nt.t, nt.T
+LOSS = sp.Symbol(r"\mathfrak{L}")
+ELL = sp.Symbol(r"\ell_{t}")
+THETA = sp.Symbol(r"\theta")
+
+
+def _eq(lhs, rhs) -> sp.Eq:
+    return sp.Eq(lhs, rhs, evaluate=False)
+
+
+def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
+    """The derivation of ``spec``'s cell (read at the sizes asked for), section named after the cell."""
+    cell = spec.cell()
+    text = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input)
+    b = bptt.derive(cell, spec.loss_object())
+    intermediates = [e.name for e in text.equations if not e.state]
+    intro = (f"The cell {spec.name}, read from {source_name}: states {', '.join(cell.states)} (the quantities "
+             f"whose value at t-1 is used)"
+             + (f", intermediates {', '.join(intermediates)}" if intermediates else "")
+             + f", parameters {', '.join(p.name for p in cell.params)}; N = {cell.n_state}, D = {cell.n_input}. "
+             f"Loss: {b.loss.name} of the state {cell.output}, summed over t = 1..T. symrnn derives back-propagation "
+             "through time for it from the operations' rules, checks every step, and writes the training code.")
+    steps = [_the_cell(spec, text), _the_loss(spec, b), _the_deltas(spec, b),
+             *(_the_recursion(spec, b, s) for s in cell.states),
+             *(_the_gradient(spec, b, p.name) for p in cell.params), *_the_whole_gradient(spec, b)]
+    return Derivation(spec.name, f"Back-propagation through time for the cell {spec.name}", intro, steps)
+
+
+def _the_cell(spec: Spec, text: CellText) -> Step:
+    lines = ", ".join(f"{e.name}_t on line {e.line}" for e in text.equations)
+    return Step("cell", "The cell as read", tuple(e.equation for e in text.equations),
+                f"The equations, in the order they are computed ({lines}), printed back from what was read. "
+                "Substituting the intermediates gives the one step h_t = F(h_{t-1}, x_t) that is differentiated.",
+                Instances(lambda: checks.cell_identities(spec),
+                          "the equations, intermediates substituted, vs the step differentiated"))
+
+
+def _the_loss(spec: Spec, b: bptt.BPTT) -> Step:
+    out = b.cell.current()[b.cell.output]
+    return Step("loss", "The loss and its gradient in the output",
+                _eq(nt.VecDerivative(ELL, out, partial=True), b.loss.grad(out, b.target)),
+                f"The loss is {b.loss.name}, ${b.loss.latex}$, with l_t its term at step t; its gradient in "
+                f"{b.cell.output}_t is the error that starts the recursion.",
+                Instances(lambda: checks.loss_identities(spec), "vs entry-level differentiation of l_t"))
+
+
+def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:
+    cur = b.cell.current()
+    return Step("delta", "The total derivative of the loss in each state",
+                tuple(_eq(nt.VecDerivative(LOSS, cur[s]), b.seed[s]) for s in b.cell.states),
+                "A state changes the loss directly at its own step (only the output state does) and through every "
+                "later step; rho_t collects the second part, what reaches the state through step t+1, and "
+                "rho_T = 0. Checked for the output state against direct differentiation of the loss from t on, "
+                "with symbolic weights.",
+                Instances(lambda: checks.delta_identities(spec), "recursion vs direct differentiation, every t"))
+
+
+def _the_recursion(spec: Spec, b: bptt.BPTT, state: str) -> Step:
+    rho = b.rho(state, t - 1)
+    sizes = ", ".join(map(str, spec.local_sizes))
+    return Step(f"rho-{state}", f"The recursion backwards in time ({state})", _eq(rho, b.recurrent[state]),
+                f"What reaches {state}_{{t-1}} through step t: the transposed Jacobian of one step applied to the "
+                "total derivatives at t, every path through the gates and intermediates included. Proved one step "
+                f"at entry level (N = {sizes} where the declarations allow); the unrolled network is a chain, so "
+                "induction on T - t extends the step to every T.",
+                Instances(lambda: checks.recurrent_identities(spec, state),
+                          "derived product vs entry-level differentiation"))
+
+
+def _the_gradient(spec: Spec, b: bptt.BPTT, name: str) -> Step:
+    symbol = b.cell.symbols()[name]
+    return Step(f"grad-{name}", f"The gradient in {name}", _eq(nt.TotalDerivative(LOSS, symbol),
+                                                                sp.Sum(b.param_grads[name], (t, 1, T))),
+                f"{name} is used at every step; each use adds its contribution, with the states at t-1 held fixed"
+                + (" (a bias: summed over the batch)" if symbol.shape[1] == 1 else "")
+                + f". Proved one step at entry level, and the whole sum against direct differentiation of the "
+                f"loss unrolled over T = {spec.whole_steps} steps with symbolic weights.",
+                Instances(lambda: checks.gradient_identities(spec, name),
+                          "one step and the whole gradient vs direct differentiation"))
+
+
+def _the_whole_gradient(spec: Spec, b: bptt.BPTT) -> list[Step]:
+    generic = _eq(nt.TotalDerivative(LOSS, THETA),
+                  sp.Sum(sp.Mul(nt.PartialDerivative(sp.Symbol(r"\vec{F}_{t}"), THETA),
+                                sp.Symbol(r"\vec{\delta}_{t}"), evaluate=False), (t, 1, T)))
+    return [
+        Step("exact", "Large sizes, 50 digits", generic,
+             f"At N = {spec.exact_sizes[0]} and T = {spec.exact_sizes[1]} (where the declarations allow) the "
+             "expressions are too large to expand; the recursion evaluated at a random rational point to 90 digits "
+             "is compared with a central difference of step 1e-35 (error 1e-70) in random directions.",
+             Computation(lambda rng: checks.exact(spec, rng), "BPTT vs 50-digit directional derivatives")),
+        Step("code", f"The generated code, {spec.name}_bptt.py", generic,
+             "The same expressions as NumPy step kernels (compile_bptt's), in a module that imports only NumPy, "
+             "run as a loop over t on a batch: its gradients against central finite differences (float64), and "
+             "equal to compile_bptt's.",
+             Computation(lambda rng: checks.numeric(spec, rng), "generated code vs finite differences")),
+    ]
