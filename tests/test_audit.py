@@ -428,3 +428,12 @@ def test_a_claim_about_an_event_that_is_not_a_random_variable_is_not_checked():
     """Found by the CI fuzz test: ``P(2 Y_2 = Verb | ...)`` has an event on a product, not on a random variable."""
     [f] = audit.audit_text(r"$P(2 Y_2 = \text{Verb} | X_1 = \text{John}) \approx 0.60$")
     assert f.check != "internal" and f.level == "ok"
+
+
+def test_sizes_symrnn_assumed_give_a_warning_and_numbers_an_error():
+    """Only what the document itself shows is an error: ``\\vec{b} + W`` clashes only under symrnn's default
+    sizes (N x 1 and N x (V+1)); two explicit matrices of 2 and 3 rows clash for certain."""
+    [assumed] = [f for f in audit.audit_text(r"$\vec{y} = \vec{b} + W$") if f.check == "sizes"]
+    assert assumed.level == "warning" and "symrnn assumed" in assumed.message
+    text = r"$C = \begin{bmatrix} 1 \\ 2 \end{bmatrix} + \begin{bmatrix} 1 \\ 2 \\ 3 \end{bmatrix}$"
+    assert [f.level for f in audit.audit_text(text) if f.check == "sizes"] == ["error"]

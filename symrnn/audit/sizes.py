@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from symrnn import notation as nt
 from symrnn.audit.findings import Finding, shown
 from symrnn.audit.model import Document
 from symrnn.audit.reading import Span
@@ -27,6 +28,12 @@ def _report_shapes(span: Span, shapes: list[tuple], out: list[Finding]) -> None:
         sizes = sorted({sp.sympify(s[dim]) for s in shapes}, key=str)
         conds += [sp.Eq(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
     if any(c is sp.false for c in conds):
+        assumed = {nt.N, nt.V} & set().union(*(sp.sympify(n).free_symbols for shape in shapes for n in shape))
+        if assumed:  # sizes the reader filled in (N, V + 1), not ones the document gave: not a checked claim
+            out.append(Finding(span.line, "warning", f"adds matrices of sizes {sizes_text}, which cannot be equal "
+                               "with the sizes symrnn assumed (declare them, e.g. \\mathbf{b} \\in \\mathbb{R}^{h}, "
+                               "to check)", "sizes"))
+            return
         out.append(Finding(span.line, "error", f"adds matrices of sizes {sizes_text}, which cannot be equal", "sizes"))
         return
     cond = ", ".join(f"{shown(c.lhs)} = {shown(c.rhs)}" for c in conds if c is not sp.true)
