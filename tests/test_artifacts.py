@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 
-import sympy as sp
-
 from symrnn.core import artifacts
 from symrnn.core.cache import ProofCache
 from symrnn.core.derivation import Figure
 from symrnn.documents import build as build_mod
-from symrnn.models import nonlinearities, pos_tagging
 
 
 def _counting(data: bytes):
@@ -73,15 +70,3 @@ def test_a_cached_figure_is_the_figure_drawn_now(tmp_path):
     first = build_mod.save_figure(fig, tmp_path / "a", cache).read_bytes()
     second = build_mod.save_figure(fig, tmp_path / "b", cache).read_bytes()
     assert first == second == fresh and fresh.startswith(b"\x89PNG")
-
-
-def test_softmax_of_nested_numbers_equals_the_evaluated_form():
-    """The worked example's exact states are built with exp left unevaluated on compound numbers: the values
-    equal those of SymPy's evaluated exp (50 digits), and a compound argument with a logarithm is still simplified."""
-    steps = pos_tagging.worked_example()
-    for step in steps:
-        evaluated = (step.preactivation - sp.ones(3, 1)).applyfunc(sp.exp)
-        expected = evaluated / sum(evaluated)
-        assert all(abs(sp.N(a - b, 50)) < sp.Float("1e-45") for a, b in zip(step.h, expected, strict=True))
-    with_log = nonlinearities.softmax(sp.Matrix([sp.log(2) + sp.Rational(1, 3), sp.Rational(1, 3)]))
-    assert sp.simplify(with_log[0] - sp.Rational(2, 3)) == 0

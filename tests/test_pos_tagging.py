@@ -26,6 +26,7 @@ from symrnn import notation as nt
 from symrnn.lecture25 import source as lecture
 from symrnn.models import pos_tagging as pt
 from symrnn.models.hmm import HMM, ModelError, SequenceError
+from symrnn.models.nonlinearities import softmax
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "derivations" / "pos_tagging.py"
@@ -280,3 +281,15 @@ def test_teaching_script_takes_another_sentence(tmp_path):
     bad = subprocess.run([sys.executable, str(SCRIPT), "the", "bat"], cwd=tmp_path, capture_output=True,
                          text=True, timeout=300)
     assert bad.returncode == 2 and "bat" in bad.stderr and "ball, hit, John, the" in bad.stderr
+
+
+def test_the_worked_example_is_the_lectures_softmax_of_its_preactivations():
+    """Each exact state is softmax(preactivation - 1), recomputed here entry by entry (50 digits); a softmax
+    argument with a logarithm simplifies."""
+    steps = pt.worked_example()
+    for step in steps:
+        evaluated = (step.preactivation - sp.ones(3, 1)).applyfunc(sp.exp)
+        expected = evaluated / sum(evaluated)
+        assert all(abs(sp.N(a - b, 50)) < sp.Float("1e-45") for a, b in zip(step.h, expected, strict=True))
+    with_log = softmax(sp.Matrix([sp.log(2) + sp.Rational(1, 3), sp.Rational(1, 3)]))
+    assert sp.simplify(with_log[0] - sp.Rational(2, 3)) == 0

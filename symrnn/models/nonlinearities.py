@@ -88,20 +88,9 @@ class Nonlinearity:
 # ---- the built-in entries --------------------------------------------------------------------------------------
 
 
-def _exp(z: sp.Expr) -> sp.Expr:
-    """``exp(z)``; built unevaluated when z is a compound number made of rationals, e and exponentials only.
-
-    Evaluating would only ask for z's sign, numerically, through the whole nested tree (seconds per entry for the
-    lecture's fourth word), and can simplify nothing there: no logarithm, no multiple of i*pi."""
-    if not z.is_Atom and not z.free_symbols and all(a.is_Rational or a is sp.E for a in z.atoms(sp.Atom)) \
-            and all(isinstance(f, sp.exp) for f in z.atoms(sp.Function)):
-        return sp.exp(z, evaluate=False)
-    return sp.exp(z)
-
-
 def softmax(xi: sp.Matrix, shift=0) -> sp.Matrix:
     """``softmax(xi + shift)`` by its definition, ``exp(xi_j + shift) / sum_i exp(xi_i + shift)``."""
-    e = sp.Matrix(xi).applyfunc(lambda z: _exp(z + shift))
+    e = sp.Matrix(xi).applyfunc(lambda z: sp.exp(z + shift))
     total = sp.Add(*e)
     return e.applyfunc(lambda v: v / total)
 
