@@ -217,3 +217,10 @@ def test_products_and_powers_of_greedy_operators_read_back_as_printed(expr):
 
     text = latex(expr)
     assert same(parse(text, backend="none", notation=notation_of(expr)), expr) in ("structural", "canonical"), text
+
+
+def test_a_value_too_small_for_decimal_rounds_to_zero_at_the_places_shown():
+    from symrnn.notation.relations import decimal_text
+
+    assert decimal_text(sp.exp(-(10**200)), 2) == "0.00"  # an exponent beyond what Python's decimal holds
+    assert [decimal_text(sp.Rational(n, 1000), 2) for n in (-1, 4, 5, 333)] == ["0.00", "0.00", "0.01", "0.33"]

@@ -46,6 +46,15 @@ def _printable(x) -> bool:
         return False
 
 
+def _real(x) -> bool:
+    """Whether ``x`` evaluates to a finite real number."""
+    try:
+        value = sp.N(x, 30)
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+    return bool(value.is_real and value.is_finite and value.is_number)
+
+
 def number_text(value, places: int = 2) -> str:
     """``value`` to ``places`` decimals; a value too large for that, to 6 significant digits."""
     return nt.decimal_text(value, places) if _printable(value) else str(sp.N(value, 6))
@@ -62,6 +71,9 @@ def compare_number(shown: nt.Rounded, exact, exact_alt=None) -> tuple[str, str]:
             return "warning", f"shows {number_text(shown.value)}, agreeing with the recomputed value to 12 digits " \
                 "(too large to compare to the last place)"
         return "error", f"shows {number_text(shown.value, shown.places)}, recomputed {number_text(exact)}"
+    if not _real(exact):
+        return "warning", f"shows {number_text(shown.value, shown.places)}, but the recomputed value is not a " \
+            "finite real number (the line's model is not a probability model)"
     want = nt.decimal_text(exact, shown.places)
     got = nt.decimal_text(shown.value, shown.places)
     if want == got:

@@ -62,6 +62,8 @@ def decimal_text(value, places: int = 2) -> str:
     import decimal
 
     digits = numeric(value, places + 30)
+    if abs(digits) < sp.Rational(1, 10 ** (places + 1)):  # zero to the places shown, however tiny the exponent
+        return f"{0:.{places}f}"
     d = decimal.Decimal(str(digits)).quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
     return str(abs(d) if d == 0 else d)
 
