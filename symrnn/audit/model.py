@@ -127,20 +127,28 @@ def nonlinearity(doc: Document) -> Nonlinearity | None:
             index, arg, formula = doc.g_entry[row.name]
             if canonical(arg) != canonical(row.argument):
                 raise ValueError("g's entries use another argument than the formula defines")
-            exact = {r: r.value for r in formula.atoms(nt.Rounded)}  # a decimal the formula shows: its exact value
-            value = formula.xreplace({**exact, index: row.index}).subs(nt.N, xi.rows)
-            for total in value.atoms(sp.Sum, sp.Product):
-                for _, lo, hi in total.limits:
-                    if not (lo.is_Integer and hi.is_Integer and hi - lo < MAX_TERMS):
-                        raise ValueError(f"g's formula has a sum from {lo} to {hi}: not a range of entries")
-            value = value.doit()
-            entries = value.atoms(sp.Indexed)
-            for ix in entries:
-                k = ix.indices[0]
-                if len(ix.indices) != 1 or not k.is_Integer or not 1 <= int(k) <= xi.rows:
-                    raise ValueError(f"g's formula uses the entry {sp.latex(ix)} of a vector of {xi.rows}")
-            value = value.xreplace({ix: xi[int(ix.indices[0]) - 1] for ix in entries})
+            try:
+                value = _entry_value(formula, index, row.index, xi)
+            except (TypeError, sp.ShapeError) as exc:  # a formula mixing matrices and numbers, say
+                raise ValueError(f"g's formula cannot be evaluated: {exc}") from None
             out.append(value)
         return sp.Matrix(out)
 
     return Nonlinearity("document", "the document's g", vector, None)
+
+
+def _entry_value(formula, index, n: int, xi: sp.Matrix):
+    """The document's formula for entry ``n`` of g, on the vector ``xi`` (decimals it shows at their exact value)."""
+    exact = {r: r.value for r in formula.atoms(nt.Rounded)}
+    value = formula.xreplace({**exact, index: n}).subs(nt.N, xi.rows)
+    for total in value.atoms(sp.Sum, sp.Product):
+        for _, lo, hi in total.limits:
+            if not (lo.is_Integer and hi.is_Integer and hi - lo < MAX_TERMS):
+                raise ValueError(f"g's formula has a sum from {lo} to {hi}: not a range of entries")
+    value = value.doit()
+    entries = value.atoms(sp.Indexed)
+    for ix in entries:
+        k = ix.indices[0]
+        if len(ix.indices) != 1 or not k.is_Integer or not 1 <= int(k) <= xi.rows:
+            raise ValueError(f"g's formula uses the entry {sp.latex(ix)} of a vector of {xi.rows}")
+    return value.xreplace({ix: xi[int(ix.indices[0]) - 1] for ix in entries})
