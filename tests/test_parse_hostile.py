@@ -318,3 +318,14 @@ def test_a_parse_error_survives_pickling():
 
     error = pickle.loads(pickle.dumps(DivisionByZero("division by zero", 3, "x / 0")))
     assert isinstance(error, DivisionByZero) and error.pos == 3 and str(error).startswith("division by zero at")
+
+
+def test_a_sum_over_an_index_already_bound_inside_it_is_refused_at_once():
+    """Found by the long audit fuzz run: SymPy substituted into the inner sum and expanded its 10^10 terms."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ParseError, match="already the index of a sum"):
+        parse(r"\sum_{t=1}^T \left(\vec{o}_t - t\sum_{t=1}^{10^{10}} - \vec{y}_t\right)", backend="none")
+    assert time.perf_counter() - start < 5  # a hang guard
+    assert parse(r"\sum_{t=1}^T \sum_{i=1}^{N} x_{i,t}", backend="none") is not None  # distinct indices still read

@@ -172,6 +172,9 @@ class CalculusMixin(ParserCore):
         self.take()
         hi = self.script()
         body = self.term()
+        if isinstance(body, sp.Basic) and any(var in inner.variables for inner in body.atoms(sp.Sum, sp.Product)):
+            # SymPy would substitute into the inner sum and expand it: 10^10 terms for \sum_{t=1}^{10^{10}}
+            raise self.error(f"\\{name}'s index {var} is already the index of a sum or product inside it", tok)
         lo, hi = ordered(lo, hi)
         return (sp.Sum if name == "sum" else sp.Product)(body, (var, lo, hi))
 
