@@ -12,8 +12,8 @@ not read (the error's class and the first words of its reason, with counts).  Th
 equations, read, percentage, spans read per second) and the commonest reasons over the whole run: the list of what
 the reader would need next.
 
-Spans come from :func:`symrnn.latex.spans.find_spans` when that module exists (``$``, ``$$``, ``\\(``, ``\\[`` and
-bare math environments), else from :func:`symrnn.lecture25.source.equations` (``$`` and ``$$`` only).  Each reading
+Spans come from :func:`symrnn.latex.spans.find_spans` (``$``, ``$$``, ``\\(``, ``\\[`` and bare math
+environments), read as :func:`symrnn.read` reads them (``--backend none``, the default).  Each reading
 is bounded by the parser's own limits (a deadline per span); only :class:`ParseError` is caught, so anything else
 escaping the parser stops the run with its traceback, as a bug should.
 
@@ -23,21 +23,18 @@ Not a test: the numbers change as the parser learns more notation.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from symrnn.latex.document import read_span
-from symrnn.latex.parse import ParseError, errors, parse
+from symrnn.latex.parse import ParseError, parse
+from symrnn.latex.spans import find_spans
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus"
-SPAN_MODULE = "symrnn.latex.spans"
 
 #: relations that make a span state something (commands by name; ``=``, ``<`` and ``>`` as characters)
 RELATION_COMMANDS = frozenset({
@@ -95,32 +92,12 @@ def states_equation(latex: str) -> bool:
     return False
 
 
-def reason_of(exc: ParseError, words: int = 10) -> str:
-    """The error's class and the first ``words`` words of its reason, with command arguments and a closing
+def reason_of(kind: str, reason: str, words: int = 10) -> str:
+    """The error's kind and the first ``words`` words of its reason, with command arguments and a closing
     parenthetical left out, so that ``\\mathbf{h}`` and ``\\mathbf{W}`` count as one reason."""
-    reason = getattr(exc, "reason", None) or str(exc)
     reason = re.sub(r"\{[^{}]*\}", "{...}", reason)
     reason = re.sub(r"\s*\([^()]*\)\s*$", "", reason)
-    return f"{type(exc).__name__}: {' '.join(reason.split()[:words])}"
-
-
-def span_finder() -> tuple[str, Callable[[str], Iterable[object]]]:
-    """The general span finder when :mod:`symrnn.latex.spans` exists, else the lecture's ``$``-span finder."""
-    if importlib.util.find_spec(SPAN_MODULE) is not None:
-        return f"{SPAN_MODULE}.find_spans", importlib.import_module(SPAN_MODULE).find_spans
-    from symrnn.lecture25.source import equations
-    return "symrnn.lecture25.source.equations", equations
-
-
-def span_text(span: object) -> str:
-    """A span's LaTeX, whatever the finder returns: a string, or an object with ``text`` (or ``latex``/``body``)."""
-    if isinstance(span, str):
-        return span
-    for name in ("text", "latex", "body"):
-        value = getattr(span, name, None)
-        if isinstance(value, str):
-            return value
-    raise TypeError(f"cannot find the LaTeX of a span of type {type(span).__name__}")
+    return f"{kind}: {' '.join(reason.split()[:words])}"
 
 
 @dataclass
@@ -137,37 +114,36 @@ class FileResult:
     unread: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def _read(latex: str, backend: str) -> ParseError | None:
-    """None when the span reads: as symrnn.read reads it (declarations, then the parser) with ``--backend none``,
-    else with the parser and that backend."""
+def _read(latex: str, backend: str) -> str | None:
+    """None when the span reads, else the reason (see :func:`reason_of`): as symrnn.read reads it (declarations, then
+    the parser) with ``--backend none``, else with the parser and that backend."""
     if backend == "none":
         span = read_span(latex)
-        return None if span.read else getattr(errors, span.kind, ParseError)(span.reason, span.position or 0, latex)
+        return None if span.read else reason_of(span.kind, span.reason)
     try:
         parse(latex, backend=backend)
     except ParseError as exc:
-        return exc
+        return reason_of(type(exc).__name__, exc.reason)
     return None
 
 
-def read_file(path: Path, find: Callable[[str], Iterable[object]], backend: str) -> FileResult:
+def read_file(path: Path, backend: str) -> FileResult:
     """Every span of ``path`` read once; the reasons are those of the unread equations."""
     result = FileResult(path.name)
-    for span in find(path.read_text(encoding="utf-8")):
-        latex = span_text(span).strip()
+    for span in find_spans(path.read_text(encoding="utf-8")):
+        latex = span.text.strip()
         if not latex:
             continue
         equation = states_equation(latex)
         result.spans += 1
         result.equations += equation
         start = time.perf_counter()
-        error = _read(latex, backend)
+        reason = _read(latex, backend)
         result.seconds += time.perf_counter() - start
-        if error is None:
+        if reason is None:
             result.spans_read += 1
             result.equations_read += equation
         elif equation:
-            reason = reason_of(error)
             result.reasons[reason] += 1
             result.unread.append((getattr(span, "line", 0), latex, reason))
     return result
@@ -196,12 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print(f"no files to read (corpus: {CORPUS})")
         return 1
-    finder_name, find = span_finder()
-    print(f"spans from {finder_name}; reader symrnn.latex.parse.parse (backend={args.backend})")
+    print(f"spans from symrnn.latex.spans.find_spans; reader: {'symrnn.read' if args.backend == 'none' else 'parse'}"
+          f" (backend={args.backend})")
 
     total = FileResult("TOTAL")
     for path in files:
-        result = read_file(path, find, args.backend)
+        result = read_file(path, args.backend)
         print(f"{result.name}: {result.spans} spans ({result.spans_read} read), {result.equations} equations, "
               f"{result.equations_read} read ({percent(result.equations_read, result.equations)})")
         for reason, count in result.reasons.most_common(args.per_file):

@@ -21,6 +21,7 @@ from symrnn import notation as nt
 from symrnn.core.budget import DEFAULT, Budget, check_count
 from symrnn.latex.declarations import Declared, declarations
 from symrnn.latex.parse import DEFAULT_LIMITS, DEFAULT_SIZES, Limits, ParseError, Sizes, parse_math
+from symrnn.latex.spans import find_spans
 
 #: How a document may mark a vector; the first group is the marker's name.
 _VECTOR_STYLE = re.compile(r"\\(vec|mathbf|boldsymbol|bm)\s*\{\s*(?:\\[a-zA-Z]+\s*\{\s*)?[a-z]")
@@ -73,11 +74,7 @@ class Document:
 
 
 def _find(text: str) -> list[tuple[int, str]]:
-    """(line, body) of every math span, by the general span finder when present."""
-    try:
-        from symrnn.latex.spans import find_spans
-    except ImportError:
-        from symrnn.lecture25.source import equations as find_spans
+    """(line, body) of every math span."""
     return [(s.line, s.text) for s in find_spans(text)]
 
 
