@@ -14,6 +14,7 @@ from symrnn.core.budget import (
     MemoryLimit,
     SizeLimit,
     TimeLimit,
+    alarm,
     check_count,
     check_power,
     read_text,
@@ -104,3 +105,58 @@ def test_no_worker_is_left_behind():
     with pytest.raises(TimeLimit):
         run_bounded(time.sleep, 30, budget=Budget(seconds=0.2))
     assert _children() <= before
+
+
+def _spin(seconds: float, swallow: int = 0) -> int:
+    """Busy Python work for ``seconds`` that checks no clock of its own; the first ``swallow`` exceptions raised into
+    it are caught and ignored (as a careless library would).  Returns how many it swallowed."""
+    swallowed, stop = 0, time.monotonic() + seconds
+    while time.monotonic() < stop:
+        try:
+            sum(range(10_000))
+        except Exception:  # noqa: BLE001 - this is the careless library
+            if swallowed == swallow:
+                raise
+            swallowed += 1
+    return swallowed
+
+
+def test_the_alarm_stops_in_process_work_even_when_the_work_swallows_it():
+    start = time.monotonic()
+    with pytest.raises(TimeLimit, match="spun"), alarm(0.2, lambda: TimeLimit("spun")):
+        _spin(30, swallow=3)
+    assert time.monotonic() - start < 5
+    with alarm(0.2, lambda: TimeLimit("spun")):
+        pass
+    assert _spin(0.5) == 0  # the alarm is off once its block ends
+
+
+def test_an_enclosing_alarm_keeps_its_deadline():
+    start = time.monotonic()
+    with pytest.raises(TimeLimit, match="outer"), alarm(0.3, lambda: TimeLimit("outer")):
+        with alarm(20, lambda: TimeLimit("inner")):
+            _spin(0.05)
+        _spin(30)  # the outer deadline, restored after the inner block, still stops this
+    assert time.monotonic() - start < 5
+    with pytest.raises(TimeLimit, match="outer"), alarm(0.3, lambda: TimeLimit("outer")):
+        with alarm(20, lambda: TimeLimit("inner")):
+            _spin(30)
+
+
+def test_the_alarm_stops_sympy_work_in_process():
+    x, y, z = sp.symbols("x y z")
+    start = time.monotonic()
+    with pytest.raises(TimeLimit), alarm(0.3, lambda: TimeLimit("expansion")):
+        sp.expand((x + y + z + 1) ** 400)
+    assert time.monotonic() - start < 5
+
+
+def test_a_parse_is_stopped_inside_work_that_does_not_check_its_deadline(monkeypatch):
+    from symrnn.latex.parse import Limits, Timeout, parse
+    from symrnn.latex.parse.parser import Parser
+
+    monkeypatch.setattr(Parser, "document", lambda self: _spin(30))
+    start = time.monotonic()
+    with pytest.raises(Timeout, match="time limit reached"):
+        parse("x + y", limits=Limits(seconds=0.3), backend="none")
+    assert time.monotonic() - start < 5

@@ -10,15 +10,13 @@ the whole document to ``budget.total_seconds``: each piece of work gets at most 
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from symrnn.audit.findings import Finding
-from symrnn.core.budget import Budget, BudgetExceeded, MemoryLimit, TimeLimit, run_bounded
+from symrnn.core.budget import Budget, BudgetExceeded, MemoryLimit, TimeLimit, alarm, run_bounded
 
 BUDGET = "budget"
 INTERNAL = "internal"
@@ -43,26 +41,10 @@ def guarded(name: str, line: int, out: list[Finding], fn: Callable, *args: Any) 
         return None
 
 
-@contextlib.contextmanager
-def deadline(seconds: float, what: str) -> Iterator[None]:
-    """Raise :class:`TimeLimit` in this (main) thread after ``seconds``; elsewhere, no deadline."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def expire(signum, frame):  # noqa: ARG001 - the signal handler's signature
-        raise TimeLimit(f"{what} ran past the limit of {seconds:g} s and was stopped (--seconds raises it)")
-
-    outer, started = signal.getitimer(signal.ITIMER_REAL)[0], time.monotonic()  # a caller's own timer, if any
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, outer) if outer else seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer:
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3))
+def deadline(seconds: float, what: str) -> contextlib.AbstractContextManager:
+    """Raise :class:`TimeLimit` in this (main) thread after ``seconds`` (:func:`symrnn.core.budget.alarm`)."""
+    return alarm(seconds, lambda: TimeLimit(f"{what} ran past the limit of {seconds:g} s and was stopped "
+                                            "(--seconds raises it)"))
 
 
 def budget_finding(line: int, exc: BudgetExceeded, budget: Budget) -> Finding:

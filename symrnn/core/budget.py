@@ -10,13 +10,17 @@ ends as a named :class:`BudgetExceeded`, never a hang, and the caller keeps what
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
 import pickle
 import resource
+import signal
+import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -97,6 +101,43 @@ def read_text(path: str | os.PathLike, budget: Budget = DEFAULT) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SizeLimit(f"{p}: not UTF-8 text (byte {exc.start + 1}: {exc.reason})") from None
+
+
+#: after the first alarm, how often it is raised again (in case the work caught and swallowed it)
+ALARM_REPEAT = 0.05
+
+
+@contextlib.contextmanager
+def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
+    """Raise ``error()`` in the main thread once ``seconds`` have passed, and again every :data:`ALARM_REPEAT` s until
+    the block ends: a preemptive deadline for in-process work (SymPy's loops) that checks no clock of its own.
+
+    Work in C that holds the interpreter (one huge integer power) is not interrupted: such inputs are refused by size
+    before they are computed.  Outside the main thread, or without ``setitimer``, there is no alarm.  An enclosing
+    alarm keeps its own deadline and error: the earlier deadline fires first, and the outer alarm is restored on
+    exit.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):  # noqa: ARG001 - the signal handler's signature
+        raise error()
+
+    outer, outer_repeat = signal.getitimer(signal.ITIMER_REAL)
+    if outer and outer <= seconds:
+        yield  # the enclosing alarm comes first and raises its own error
+        return
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-6), ALARM_REPEAT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), outer_repeat)
 
 
 def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_mb: int) -> None:

@@ -12,11 +12,12 @@ from typing import Any
 
 import sympy as sp
 
+from symrnn.core.budget import alarm
 from symrnn.latex.parse.arithmetic import ArithmeticMixin
 from symrnn.latex.parse.backends import Backend, load_backend
 from symrnn.latex.parse.calculus import CalculusMixin
 from symrnn.latex.parse.core import Decimal
-from symrnn.latex.parse.errors import ParseError, ShapeMismatch, TooDeep, Unexpected
+from symrnn.latex.parse.errors import ParseError, ShapeMismatch, Timeout, TooDeep, Unexpected
 from symrnn.latex.parse.functions import FunctionsMixin
 from symrnn.latex.parse.matrices import MatricesMixin
 from symrnn.latex.parse.primaries import PrimariesMixin
@@ -52,6 +53,17 @@ def parse_math(text: str, *, notation: Sizes = DEFAULT_SIZES, limits: Limits = D
     stands.  A span that reads but adds a parameter (``b_{in}``) to a vector is read again the same way (its bias is
     a vector), keeping the first reading if the second does not read."""
     be = backend if isinstance(backend, Backend) or backend is None else load_backend(backend)
+    # the parser checks its deadline between tokens; the alarm also stops SymPy work that one token set off
+    with alarm(limits.seconds + ALARM_GRACE, lambda: Timeout("time limit reached (stopped inside SymPy)", 0, text)):
+        return _read_rounds(text, notation, limits, be)
+
+
+#: how long after the parser's own deadline the alarm stops work the parser cannot check (seconds)
+ALARM_GRACE = 0.1
+
+
+def _read_rounds(text: str, notation: Sizes, limits: Limits, be: Backend | None) -> Parsed:
+    """:func:`parse_math`'s rounds of reading, as written and then with the vectors inferred."""
     deadline = time.perf_counter() + limits.seconds
     sizes = notation
     error: ParseError | None = None  # why the reading as written failed
