@@ -18,14 +18,32 @@ except ImportError:  # running from a clone without installing: use the package 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from symrnn.autodiff import bptt
+import sympy as sp
+
+from symrnn.autodiff import bptt, readable
+from symrnn.derive import read_cell
+from symrnn.derive.shown import cell_text
 from symrnn.latex.printer import latex
 from symrnn.models import cells, losses
 from symrnn.numeric.threeway import three_way
 
-CELLS = {"rnn": (lambda: cells.rnn(2, 3), losses.cross_entropy()),
-         "elman": (lambda: cells.elman(2, 2), losses.squared_error()),
-         "gru": (lambda: cells.gru(2, 2), losses.squared_error())}
+ELMAN = r"$$\vec{h}_t = \tanh(U\vec{h}_{t-1} + W\vec{x}_t + \vec{b})$$"
+GRU = r"""
+$$\vec{z}_t = \sigma(W_z\vec{x}_t + U_z\vec{h}_{t-1} + \vec{b}_z)$$
+$$\vec{r}_t = \sigma(W_r\vec{x}_t + U_r\vec{h}_{t-1} + \vec{b}_r)$$
+$$\vec{n}_t = \tanh(W_n\vec{x}_t + \vec{r}_t \odot (U_n\vec{h}_{t-1} + \vec{b}_n))$$
+$$\vec{h}_t = (1 - \vec{z}_t) \odot \vec{n}_t + \vec{z}_t \odot \vec{h}_{t-1}$$
+"""
+
+
+def _written(text: str, name: str):
+    """A cell written in LaTeX: the cell and its equations as written (gates named)."""
+    return read_cell(text, name, n_state=2, n_input=2), cell_text(text, n_state=2, n_input=2).equations
+
+
+CELLS = {"rnn": (lambda: (cells.rnn(2, 3), None), losses.cross_entropy()),
+         "elman": (lambda: _written(ELMAN, "elman"), losses.squared_error()),
+         "gru": (lambda: _written(GRU, "gru"), losses.squared_error())}
 
 
 def main(argv: list[str]) -> int:
@@ -42,18 +60,21 @@ def main(argv: list[str]) -> int:
         print("T must be between 1 and 6 for this script (the unrolled graph is printed)", file=sys.stderr)
         return 2
     make, loss = CELLS[name]
-    cell = make()
+    cell, equations = make()
     b = bptt.derive(cell, loss)
     print(f"Cell {cell.name}, loss {loss.name}.  One step:")
-    for s, expr in b.step.items():
-        print(f"  {s}_t = {latex(expr)}")
+    for e in equations or readable.of_cell(b):
+        print(f"  {latex(sp.Eq(e.lhs, e.rhs, evaluate=False))}")
     print("\nThe unrolled graph (a very deep network whose layers share the weights):")
     print("  h_0 -> " + " -> ".join(f"[F(., x_{k})] -> h_{k}" for k in range(1, steps + 1)) + " -> L")
-    print("\nBPTT, derived (delta_t = dL/dh_t, rho_t its part through h_{t+1}):")
+    r = readable.readable(b, equations)
+    print("\nBPTT, derived (rho_t: what reaches h_t through step t+1, 0 at t = T; each delta: the error at one\n"
+          "quantity, at the argument of a function applied entrywise):")
+    for e in r.errors:
+        print(f"  {latex(e.equation)}")
     for s in cell.states:
-        print(f"  delta_t = {latex(b.seed[s])}")
-        print(f"  rho_(t-1) = {latex(b.recurrent[s])}")
-    for p, expr in b.param_grads.items():
+        print(f"  rho_(t-1) = {latex(r.recurrent[s])}")
+    for p, expr in r.grads.items():
         print(f"  dL/d{p} += {latex(expr)}")
 
     rng = random.Random(0)

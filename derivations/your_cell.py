@@ -23,7 +23,7 @@ try:
 except ImportError:  # running from a clone without installing: use the package next to this folder
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from symrnn.autodiff import bptt
+from symrnn.autodiff import bptt, readable
 from symrnn.derive import CellError, read_cell
 from symrnn.derive.checks import LOSSES
 from symrnn.derive.command import SourceError, read_source
@@ -60,12 +60,15 @@ def main(argv: list[str]) -> int:
     print("\nThe cell, as read (in the order computed):")
     for eq in shown.equations:
         print(f"  [line {eq.line}, {'state' if eq.state else 'intermediate'}]  {latex(eq.equation)}")
-    print("\nBPTT, derived (dL/ds_t: the total derivative in state s; rho: its part through step t+1, 0 at t = T):")
+    r = readable.readable(b, shown.equations)
+    print("\nBPTT, derived (rho: what reaches a state through step t+1, 0 at t = T; each delta: the error at one\n"
+          "quantity, taken at the argument of a function applied entrywise):")
+    for e in r.errors:
+        print(f"  {latex(e.equation)}")
     for s in cell.states:
-        print(f"  dL/d{s}_t = {latex(b.seed[s])}")
-        print(f"  {b.rho(s).base}_(t-1) = {latex(b.recurrent[s])}")
+        print(f"  {b.rho(s).base}_(t-1) = {latex(r.recurrent[s])}")
     print("\nEach parameter's gradient is a sum over t = 1..T of:")
-    for name, expr in b.param_grads.items():
+    for name, expr in r.grads.items():
         print(f"  dL/d{name}: {latex(expr)}")
 
     print(f"\nThree verifications (T = {args.steps}):")

@@ -89,8 +89,8 @@ def test_every_check_passes_and_the_files_are_written(derived):
     assert report["name"] == "gru" and report["passed"] and report["quick"]
     assert report["sizes"] == {"N": 3, "D": 2} and report["states"] == ["h"]
     ids = [c["id"] for c in report["checks"]]
-    assert ids[:4] == ["cell", "loss", "delta", "rho-h"] and ids[-2:] == ["exact", "code"]
-    assert {f"grad-{p}" for p in report["params"]} == set(ids[4:-2])
+    assert ids[:5] == ["cell", "loss", "delta", "errors", "rho-h"] and ids[-2:] == ["exact", "code"]
+    assert {f"grad-{p}" for p in report["params"]} == set(ids[5:-2])
     assert all(c["passed"] for c in report["checks"])
     assert {c["evidence"] for c in report["checks"][:-2]} == {"symbolic"}
     md = (out / "gru.md").read_text(encoding="utf-8")
@@ -261,3 +261,17 @@ def test_the_teaching_script(derived):
     bad = subprocess.run([sys.executable, str(ROOT / "derivations" / "your_cell.py"), str(work / "nothing.md")],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+def test_the_package_is_callable_on_a_text_or_a_path(tmp_path):
+    import symrnn
+
+    cell = tmp_path / "mine.md"
+    cell.write_text(r"$$\vec{h}_t = \tanh(U\vec{h}_{t-1} + W\vec{x}_t)$$", encoding="utf-8")
+    res = symrnn.derive(cell, out=tmp_path / "a", quick=True, make_pdf=False)
+    assert res.ok and {f.name for f in res.files} == {"mine.md", "mine.tex", "mine_bptt.py", "report.json"}
+    res = symrnn.derive(cell.read_text(encoding="utf-8"), "squared", tmp_path / "b", name="el", quick=True,
+                        make_pdf=False)
+    report = json.loads((tmp_path / "b" / "report.json").read_text(encoding="utf-8"))
+    assert res.ok and report["name"] == "el" and report["passed"]
+    assert symrnn.derive.read_cell is not None  # the package's modules stay reachable

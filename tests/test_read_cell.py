@@ -297,13 +297,16 @@ def test_states_intermediates_and_the_output():
                      r"$$\mathbf{q}_t = \mathbf{o}_t \odot \mathbf{q}_{t-1}$$")
     assert no_h.states == ("s", "q") and no_h.output == "q"  # the last state defined
     assert read_cell(LSTM_BOLD, output="c").output == "c"
-    with pytest.raises(UndefinedQuantity, match="not a state"):
-        read_cell(LSTM_BOLD, output="f")
+    gate = read_cell(LSTM_BOLD, output="f")  # a quantity at t that is no state: an output state
+    assert (gate.states, gate.output) == (("c", "h", "f"), "f")
+    with pytest.raises(UndefinedQuantity, match="not a quantity"):
+        read_cell(LSTM_BOLD, output="e")
 
 
-def test_an_equation_no_state_needs_is_left_out():
-    cell = read_cell(ELMAN_LECTURE + r"$$\vec{o}_t = V\vec{h}_t$$ and the loss $$L = \frac{1}{2} \sum_t y_t$$")
-    assert [p.name for p in cell.params] == ["U", "W", "b"]
+def test_an_equation_neither_a_state_nor_the_output_needs_is_left_out():
+    text = ELMAN_LECTURE + r"$$\vec{z}_t = W\vec{x}_t$$ (no state)"
+    cell = read_cell(text)
+    assert [p.name for p in cell.params] == ["U", "W", "b"] and cell.output == "h"
 
 
 def test_declared_numbers_fix_the_sizes():
@@ -407,5 +410,5 @@ def test_a_name_that_cannot_be_an_identifier():
 def test_other_refusals_name_the_line():
     _error(UnsupportedConstruct, "\n$$\\mathbf{h}_t = \\mathbf{h}_{t-2}$$", 2, "t-1")
     _error(ShapesDisagree, "$$\\mathbf{h}_t = \\beta \\mathbf{h}_{t-1}$$", 1, "must be a number", "\\odot")
-    _error(UnsupportedConstruct, "$$\\vec{h}_t = V \\vec{h}_{t-1}$$", 1, "must be a number")
+    _error(UnsupportedConstruct, "$$\\vec{h}_t = T \\vec{h}_{t-1}$$", 1, "must be a number")  # T: the length
     _error(UnreadableEquation, "x\n\ny\n$$\\mathbf{h}_t = \\tanh(\\mathbf{W}\\mathbf{h}_{t-1}$$", 4, "cannot read")

@@ -365,12 +365,9 @@ def forward_states(cell: Cell, step, case: Case, prev: dict, time: int) -> dict:
     return {s: matcalc.explicit(step[s], vals) for s in cell.states}
 
 
-def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
-    """One step, proved at entry level: the derived products against direct differentiation (scalar reverse mode,
-    :mod:`symrnn.autodiff.scalar_reverse`) of ``l(F) + sum_s rho_s^T F_s``.
-
-    Returns ``(what, derived, reference)`` for the recurrent part of every state and every parameter.
-    """
+def symbolic_point(b: BPTT, rng) -> tuple[dict, dict, sp.Matrix, sp.Matrix, dict]:
+    """Entry symbols for one step's parameters, previous states, input and rho; the target is a random one-hot
+    vector under cross-entropy, else symbols too."""
     cell = b.cell
     n = cell.n_state
     params = {p.name: nt.entry_matrix(p.name.replace("_", "").lower(), p.rows, p.cols, positive=False)
@@ -379,6 +376,17 @@ def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
     x = nt.entry_vector("x", cell.n_input, positive=False)
     y = nt.one_hot(rng.randint(1, n), n) if b.loss.name == "cross-entropy" else nt.entry_vector("y", n, positive=False)
     rho = {s: nt.entry_vector(rho_name(cell, s), n, positive=False) for s in cell.states}
+    return params, prev, x, y, rho
+
+
+def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
+    """One step, proved at entry level: the derived products against direct differentiation (scalar reverse mode,
+    :mod:`symrnn.autodiff.scalar_reverse`) of ``l(F) + sum_s rho_s^T F_s``.
+
+    Returns ``(what, derived, reference)`` for the recurrent part of every state and every parameter.
+    """
+    cell = b.cell
+    params, prev, x, y, rho = symbolic_point(b, rng)
     new = {s: matcalc.explicit(b.step[s], bind(cell, params, prev, x)) for s in cell.states}
     vals = bind(cell, params, prev, x, current=new, target=y, rhos=rho)
     phi = b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])

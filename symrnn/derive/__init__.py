@@ -1,7 +1,18 @@
 """A user's recurrent cell, written in LaTeX, read into a :class:`symrnn.models.cells.Cell` that the engine
-differentiates: ``read_cell(text)`` (:mod:`.cell_reading`), and its named errors (:mod:`.errors`)."""
+differentiates: ``read_cell(text)`` (:mod:`.cell_reading`), and its named errors (:mod:`.errors`).
 
-from symrnn.derive.cell_reading import read_cell
+The package is also callable: ``symrnn.derive(cell, loss, out)`` derives, verifies and writes a cell's documents and
+training code (:func:`derive`; the command ``symrnn derive``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from typing import Any
+
+from symrnn.derive.cell_reading import loss_equation, read_cell
 from symrnn.derive.errors import (
     SUPPORTED_FUNCTIONS,
     BadName,
@@ -14,8 +25,31 @@ from symrnn.derive.errors import (
     UnreadableEquation,
     UnsupportedConstruct,
     UnsupportedFunction,
+    UnsupportedLoss,
 )
 
 __all__ = ["SUPPORTED_FUNCTIONS", "BadName", "CellError", "CyclicDefinition", "DefinedTwice", "NoState",
            "ShapesDisagree", "UndefinedQuantity", "UnreadableEquation", "UnsupportedConstruct", "UnsupportedFunction",
-           "read_cell"]
+           "UnsupportedLoss", "derive", "loss_equation", "read_cell"]
+
+
+def derive(cell: str | os.PathLike, loss: str | None = None, out: str | os.PathLike = "build", **options: Any):
+    """Derive, verify and write the cell ``cell`` defines: LaTeX/Markdown text, or a path (``pathlib.Path``) to a
+    file of it.  ``loss``: ``"squared"`` or ``"cross-entropy"`` when the text has no loss equation; ``out``: the
+    folder (default ``./build``); ``options``: :func:`symrnn.derive.command.derive_text`'s.  Returns the
+    :class:`~symrnn.derive.command.Derived` result (verdicts, files written)."""
+    from symrnn.derive.command import derive_file, derive_text
+
+    if isinstance(cell, os.PathLike):
+        return derive_file(cell, out, loss=loss, **options)
+    return derive_text(cell, out, loss=loss, **options)
+
+
+class _CallablePackage(types.ModuleType):
+    """This package, callable as :func:`derive` (``symrnn.derive(...)``) while its modules stay importable."""
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        return derive(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

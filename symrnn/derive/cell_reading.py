@@ -20,8 +20,9 @@ from symrnn.core.budget import DEFAULT, Budget
 from symrnn.derive import errors
 from symrnn.derive import terms as tm
 from symrnn.derive.building import builder
-from symrnn.derive.dependencies import Definition, Structure, output_state, structure
+from symrnn.derive.dependencies import LOSS, Definition, Structure, structure
 from symrnn.derive.equations import Declaration, read_equations
+from symrnn.derive.loss_reading import LossEquation, is_loss, read_loss
 from symrnn.derive.shapes import ONE, D, Dims, N, ShapeConflict, Shapes
 from symrnn.models.cells import Cell, Param
 from symrnn.numeric import guard
@@ -39,6 +40,10 @@ def _definitions(text: str, budget: Budget) -> tuple[list[Definition], tuple[Dec
         reader = tm.Reader(eq.line, eq.text)
         name = reader.defined(eq.lhs)
         if name is None:
+            if is_loss(eq):
+                loss = read_loss(eq)
+                out.append(Definition(LOSS, tm.Leaf(tm.CURRENT, loss.quantity, origin=loss.origin), eq.line,
+                                      eq.text, loss=loss))
             continue
         try:
             out.append(Definition(name, reader.term(eq.rhs), eq.line, eq.text))
@@ -142,7 +147,10 @@ def read_cell(text: str, name: str = "cell", *, n_state: int | None = None, n_in
     substituted in dependency order; any other name on a right side is a parameter (a matrix when it multiplies, a
     column when it is added or in a Hadamard product) and ``x_t`` is the input.  ``n_state`` and ``n_input`` (N and
     D) default to a declared number, else 2 and 3; ``sizes`` gives other declared sizes (``{"k": 4}``).  ``output``
-    is the state the loss reads (default ``h`` if it is a state, else the last state defined).  Bad input is a
+    is the quantity the loss reads; by default the one the text's loss equation reads (``L = \\frac{1}{2}\\sum_t
+    \\|o_t - y_t\\|^2``), else the output layer's last quantity (``\\hat{y}_t`` of ``o_t = V h_t + c``, ``\\hat{y}_t =
+    \\mathrm{softmax}(o_t)``), else ``h`` if it is a state, else the last state written; an output that is not a state
+    becomes an output state (:mod:`.dependencies`), with N entries like every state.  Bad input is a
     :class:`~symrnn.derive.errors.CellError` subclass with the line.  Nothing from the text is executed.
     """
     try:
@@ -160,5 +168,14 @@ def read_cell(text: str, name: str = "cell", *, n_state: int | None = None, n_in
     params = _parameters(s, shapes, n, m, sizes)
     ones = _ones(s, shapes, n, m, sizes)
     terms = {d.name: d.term for d in _kept(s)}
-    return Cell(name, n, m, params, builder(s.order, terms, s.states, ones), states=s.states,
-                output=output_state(s, output))
+    return Cell(name, n, m, params, builder(s.order, terms, s.states, ones), states=s.states, output=s.output)
+
+
+def loss_equation(text: str, budget: Budget = DEFAULT) -> LossEquation | None:
+    """The loss the text's loss equation states (its kind, the quantity it reads, its line), or None when the text
+    has none; an unsupported one is :class:`~symrnn.derive.errors.UnsupportedLoss` with its line."""
+    found = [d.loss for d in _definitions(text, budget)[0] if d.name == LOSS]
+    if len(found) > 1:
+        raise errors.DefinedTwice(f"two loss equations: on line {found[0].line} and here", found[1].line,
+                                  found[1].text)
+    return found[0] if found else None

@@ -31,8 +31,9 @@ from symrnn import notation as nt
 from symrnn.autodiff import bptt, matcalc
 from symrnn.autodiff.scalar_reverse import jacobian_row
 from symrnn.core.derivation import Evidence, Identity, Outcome
-from symrnn.derive.cell_reading import read_cell
+from symrnn.derive.cell_reading import loss_equation, read_cell
 from symrnn.derive.errors import ShapesDisagree
+from symrnn.derive.loss_reading import LossEquation
 from symrnn.models import losses
 from symrnn.models.cells import Cell
 from symrnn.numeric.binding import bind
@@ -49,15 +50,18 @@ QUICK = {"local": (2, 4), "whole": 2, "exact": (8, 16)}
 
 @dataclass(frozen=True)
 class Spec:
-    """A cell to derive: its text, name, loss (a key of :data:`LOSSES`) and the sizes asked for (None: as the
-    text declares them, else :func:`read_cell`'s defaults)."""
+    """A cell to derive: its text, name, loss (a key of :data:`LOSSES`; None: squared error), the sizes asked for
+    (None: as the text declares them, else :func:`read_cell`'s defaults) and the output (None: :func:`read_cell`'s
+    choice).  A loss equation in the text (``L = ...``, :mod:`symrnn.derive.loss_reading`) decides the loss, and
+    ``loss`` is then not used: it applies only to a text without one (:attr:`loss_key`)."""
 
     text: str
     name: str = "cell"
-    loss: str = "squared"
+    loss: str | None = None
     n_state: int | None = None
     n_input: int | None = None
     quick: bool = False
+    output: str | None = None
 
     @property
     def local_sizes(self) -> tuple[int, ...]:
@@ -72,10 +76,24 @@ class Spec:
         """N and T of the 50-digit check."""
         return QUICK["exact"] if self.quick else (EXACT_SIZE, EXACT_STEPS)
 
-    def loss_object(self) -> losses.Loss:
-        if self.loss not in LOSSES:
+    @staticmethod
+    @functools.lru_cache(maxsize=16)
+    def stated_loss(text: str) -> LossEquation | None:
+        """The text's loss equation (:func:`symrnn.derive.cell_reading.loss_equation`), or None."""
+        return loss_equation(text)
+
+    @property
+    def loss_key(self) -> str:
+        """The loss used: the text's loss equation's, else ``loss``, else squared error."""
+        if self.loss is not None and self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSSES)}")
-        return LOSSES[self.loss]()
+        stated = self.stated_loss(self.text)
+        if stated is not None:
+            return stated.kind
+        return self.loss if self.loss is not None else "squared"
+
+    def loss_object(self) -> losses.Loss:
+        return LOSSES[self.loss_key]()
 
     def cell(self) -> Cell:
         """The cell at the sizes asked for: the one the document shows and the standalone module computes."""
@@ -85,7 +103,8 @@ class Spec:
 @functools.lru_cache(maxsize=64)
 def cell_at(spec: Spec, n: int | None) -> Cell:
     """The spec's cell with state size ``n`` (None: as read)."""
-    return read_cell(spec.text, spec.name, n_state=n if n is not None else spec.n_state, n_input=spec.n_input)
+    return read_cell(spec.text, spec.name, n_state=n if n is not None else spec.n_state, n_input=spec.n_input,
+                     output=spec.output)
 
 
 def sized(spec: Spec, wanted: tuple[int, ...]) -> list[Cell]:
@@ -137,7 +156,7 @@ def cell_identities(spec: Spec) -> Iterator[Identity]:
     from symrnn.derive.shown import cell_text
 
     cell = sized(spec, (WHOLE_SIZE,))[0]
-    substituted = cell_text(spec.text, n_state=cell.n_state, n_input=spec.n_input).substituted()
+    substituted = cell_text(spec.text, n_state=cell.n_state, n_input=spec.n_input, output=spec.output).substituted()
     step = cell.step()
     n = cell.n_state
     params = {p.name: nt.entry_matrix(p.name.replace("_", "").lower(), p.rows, p.cols, positive=False)
@@ -188,10 +207,15 @@ def gradient_identities(spec: Spec, param: str) -> Iterator[Identity]:
     for n in _local_sizes(spec):
         derived, ref = _local(spec, n)[param]
         yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"one step, N={n}, {param}")
+    yield whole_identity(spec, param)
+
+
+def whole_identity(spec: Spec, param: str) -> Identity:
+    """One parameter's whole gradient (BPTT's sum over t) against direct differentiation of the unrolled loss."""
     n, whole = _whole(spec)
     derived, direct = whole[param]
-    yield Identity(derived, direct, simplifier="atoms", trials=1,
-                   label=f"whole gradient, N={n}, T={spec.whole_steps}, dL/d{param}")
+    return Identity(derived, direct, simplifier="atoms", trials=1,
+                    label=f"whole gradient, N={n}, T={spec.whole_steps}, dL/d{param}")
 
 
 def exact(spec: Spec, rng: random.Random) -> Outcome:

@@ -5,7 +5,9 @@ cell is a :class:`~symrnn.derive.errors.CellError` naming the line, before any c
 (:mod:`.steps`), verifies it with the proof cache and workers (:func:`symrnn.core.schedule.verify_all`, as
 ``symrnn build`` does), and writes, in the output folder only and every file whole: ``NAME.md``, ``NAME.tex``,
 ``NAME.pdf`` (when latexmk is on PATH), ``NAME_bptt.py`` (:mod:`.standalone`) and ``report.json``.  The folder is
-created and proved writable before anything else.
+created and proved writable before anything else.  The loss is the text's loss equation when it has one
+(:mod:`.loss_reading`; ``report.json``'s ``loss_equation``), else the ``loss`` argument (``--loss``), else squared
+error; a ``loss`` the equation overrides is noted in the messages.
 """
 
 from __future__ import annotations
@@ -83,13 +85,21 @@ def check_name(name: str) -> str:
         raise BadName(f"--name {name!r} cannot name the cell and its files: {exc.reason}") from None
 
 
-def _check_loss(spec: Spec, cell) -> None:
-    """Cross-entropy reads the output as probabilities: refused, naming the output's line, unless it is a softmax."""
-    if spec.loss == "cross-entropy" and not isinstance(cell.step()[cell.output], Softmax):
-        shown = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input)
+def _check_loss(spec: Spec, cell) -> list[str]:
+    """Cross-entropy reads the output as probabilities: refused, naming the line, unless it is a softmax.  The notes
+    to report: a ``loss`` argument that the text's loss equation overrides."""
+    stated = spec.stated_loss(spec.text)
+    if spec.loss_key == "cross-entropy" and not isinstance(cell.step()[cell.output], Softmax):
+        shown = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output)
         line = next((e.line for e in shown.equations if e.name == cell.output), None)
-        raise UnsupportedConstruct(f"--loss cross-entropy reads {cell.output}_t as probabilities, but {cell.output}_t "
-                                   "is not a softmax; use --loss squared, or end the cell with a softmax", line)
+        how = f"the loss equation on line {stated.line}" if stated is not None else "--loss cross-entropy"
+        raise UnsupportedConstruct(f"{how} reads {cell.output}_t as probabilities, but {cell.output}_t is not a "
+                                   "softmax; use squared error, or end the cell with a softmax",
+                                   stated.line if stated is not None else line)
+    if stated is not None and spec.loss is not None and spec.loss != stated.kind:
+        return [f"the loss is the text's loss equation on line {stated.line} ({stated.kind} of {stated.quantity}_t); "
+                f"--loss {spec.loss} applies only to a text without one"]
+    return []
 
 
 def derive_file(path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OUT, *, name: str | None = None,
@@ -100,21 +110,23 @@ def derive_file(path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OUT, *
     return derive_text(read_source(path, max_bytes), folder, name=name, source_name=Path(path).name, **options)
 
 
-def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = "cell", loss: str = "squared",
+def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = "cell", loss: str | None = None,
                 source_name: str = "the text", n_state: int | None = None, n_input: int | None = None,
                 seed: int = 0, jobs: int = 1, cache: ProofCache | None = None, progress: Progress | None = None,
-                make_pdf: bool = True, quick: bool = False) -> Derived:
+                make_pdf: bool = True, quick: bool = False, output: str | None = None) -> Derived:
     """Derive, verify and write the cell ``text`` defines (see the module's docstring); ``quick``: smaller proofs
-    (:data:`symrnn.derive.checks.QUICK`)."""
+    (:data:`symrnn.derive.checks.QUICK`).  The loss is the text's loss equation when it has one (``L = ...``:
+    squared error or cross-entropy summed over t; an average over t or another form is a named error), else ``loss``
+    (default squared error); ``output`` chooses the quantity it reads (default :func:`symrnn.derive.read_cell`'s)."""
     folder = writable_folder(out, "--out")
-    spec = Spec(text, check_name(name), loss, n_state, n_input, quick)
-    spec.loss_object()  # an unknown loss, before any work
-    _check_loss(spec, spec.cell())  # a bad cell: its CellError, before any work
+    spec = Spec(text, check_name(name), loss, n_state, n_input, quick, output)
+    spec.loss_object()  # an unknown or unsupported loss, before any work
+    notes = _check_loss(spec, spec.cell())  # a bad cell: its CellError, before any work
     d = derivation(spec, source_name)
     made = standalone.build(spec)  # before the workers fork: they inherit it
     results = verify_all([d], seed, jobs, cache, progress)
-    res = Derived(spec.name, results)
-    shown = cell_text(text, n_state=n_state, n_input=n_input)
+    res = Derived(spec.name, results, messages=notes)
+    shown = cell_text(text, n_state=n_state, n_input=n_input, output=output)
     tex_source = document.tex(d, results, shown, source_name)
     for fname, data in ((f"{spec.name}.md", document.markdown(d, results, shown, source_name)),
                         (f"{spec.name}.tex", tex_source), (f"{spec.name}_bptt.py", made.source)):
@@ -127,7 +139,10 @@ def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = 
         if target is not None:
             res.files.append(target)
     cell = made.compiled.cell
+    stated = spec.stated_loss(text)
     res.report = {"cell": source_name, "name": spec.name, "loss": made.compiled.bptt.loss.name, "seed": seed,
+                  "loss_equation": None if stated is None else {"line": stated.line, "kind": stated.kind,
+                                                                "reads": stated.quantity},
                   "passed": res.ok, "quick": quick, "states": list(cell.states), "output": cell.output,
                   "sizes": {"N": cell.n_state, "D": cell.n_input},
                   "params": {p.name: [p.rows, p.cols] for p in cell.params},

@@ -74,6 +74,13 @@ _FUNCTION_COMMANDS = frozenset({"sin", "cos", "tan", "sinh", "cosh", "coth", "ar
                                 "csc", "cot", "sqrt", "erf", "det", "arg", "lg", "min", "sgn", "sign", "abs"})
 #: ``\\tilde{c}_t``: a plain accented letter with a time index (read as the vector ``\\tilde{\\mathbf{c}}_t``).
 _ACCENT_TIMED = re.compile(r"\\(tilde|hat|bar)\s*\{\s*([a-z])\s*\}(?=\s*_\s*(?:t(?![A-Za-z])|\{\s*t))")
+#: ``V h_t``, ``E \\mathbf{x}_t``: an upper-case letter the reader takes for a number (the lecture's vocabulary size
+#: V), written right before a vector; a cell cannot scale a vector by a scalar name, so it is read as a matrix.
+_LETTER_TIMES_VECTOR = re.compile(r"(?<![\\A-Za-z{_^])([A-Z])\s*(?=[a-z]\s*_|\\(?:mathbf|vec|boldsymbol|bm)\b)")
+#: ``\\mathcal{L}``, ``\\mathscr{L}`` (a loss's name): read as the plain letter (the reader knows neither font).
+_SCRIPT_LETTER = re.compile(r"\\math(?:cal|scr)\s*\{\s*([A-Za-z])\s*\}")
+#: A span that looks like a loss: a sum over t against the target ``y``.
+_LOOKS_LIKE_LOSS = re.compile(r"=.*\\(?:sum|frac).*y\s*\}?\s*_", re.S)
 _ROW_BREAK = re.compile(r"\\\\(?:\*|\[[^\]]*\])?")
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[A-Za-z]+\*?\}")
 
@@ -103,7 +110,10 @@ def notation_for(bodies: list[str]) -> Sizes:
             if sub is not None and re.fullmatch(r"t|\d+", sub) and name in gates:
                 continue
             columns[f"{name}_{sub}" if sub else name] = (nt.N, sp.S.One)
-    return Sizes(matrices={**DEFAULT_SIZES.matrices, **columns}, gates=gates)
+    scalars = DEFAULT_SIZES.scalar_letters - DEFAULT_SIZES.time_letters
+    matrices = {m.group(1) for body in bodies for m in _LETTER_TIMES_VECTOR.finditer(body)} & scalars
+    return Sizes(matrices={**DEFAULT_SIZES.matrices, **columns, **{name: (nt.N, nt.N) for name in matrices}},
+                 gates=gates, scalar_letters=DEFAULT_SIZES.scalar_letters - matrices)
 
 
 def bold_accents(bodies: list[str]) -> list[str]:
@@ -116,7 +126,8 @@ def bold_accents(bodies: list[str]) -> list[str]:
 
     def bold(m: re.Match) -> str:
         return rf"\{m.group(1)}{{\mathbf{{{m.group(2)}}}}}" if (m.group(1), m.group(2)) in timed else m.group(0)
-    return [re.sub(r"\\(tilde|hat|bar)\s*\{\s*([a-z])\s*\}", bold, body) for body in bodies]
+    # an entry (``\\hat{y}_{j,t}``) keeps its plain letter: the reader reads it as an entry of the vector
+    return [re.sub(r"\\(tilde|hat|bar)\s*\{\s*([a-z])\s*\}(?!\s*_\s*\{[^{}]*,)", bold, body) for body in bodies]
 
 
 def _body_line(text: str, start: int, body: str, line: int) -> int:
@@ -186,7 +197,7 @@ def read_equations(text: str, budget: Budget = DEFAULT) -> Reading:
         line = _body_line(text, span.start, span.text, span.line)
         found = _declared(span.text, line, limits)
         if found is None:
-            pending.append((line, span.text))
+            pending.append((line, _SCRIPT_LETTER.sub(r"\1", span.text)))
         else:
             decls.extend(found)
     sizes = notation_for([body for _, body in pending])
@@ -196,7 +207,7 @@ def read_equations(text: str, budget: Budget = DEFAULT) -> Reading:
         try:
             expr = parse_math(marked, notation=sizes, limits=limits, backend="none").expr
         except ParseError as exc:
-            if _DEFINES.search(body):
+            if _DEFINES.search(body) or _LOOKS_LIKE_LOSS.search(body):
                 raise _parse_error(exc, marked, line) from None
             continue
         items = expr if isinstance(expr, tuple) else (expr,)

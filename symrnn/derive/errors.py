@@ -60,3 +60,8 @@ class NoState(CellError):
 
 class ShapesDisagree(CellError):
     """Shapes that do not fit (a sum, product or Hadamard product, a declaration): both shapes are named."""
+
+
+class UnsupportedLoss(CellError):
+    """A loss equation (``L = ...``) outside the forms read: a sum over t of squared error (with 1/2) or of
+    cross-entropy, of one quantity against the target ``y_t``; an average over t (1/T) is named as such."""

@@ -1,10 +1,12 @@
 """``NAME_bptt.py``: a cell's loss and gradients as a module that imports only NumPy (no symrnn).
 
-The step kernels are :func:`symrnn.autodiff.training.compile_bptt`'s own, as their generated source (SymPy's
-``lambdify`` text from the vetted printer, :mod:`symrnn.numeric.codegen`), renamed; the loop over t around them is
-:data:`LOOP`, a fixed text that does what :meth:`~symrnn.autodiff.training.Compiled.loss_and_grads` does, in the
-same order, so the two agree to the last bit.  The docstring carries the equations (the cell as read, the
-recursion, the gradients) in LaTeX.
+The kernels are :func:`symrnn.autodiff.training.compile_bptt`'s own, as their generated source (SymPy's
+``lambdify`` text from the vetted printer, :mod:`symrnn.numeric.codegen`), renamed, with what is hoisted out of the
+loop (:mod:`symrnn.autodiff.hoisting`: every ``W x_t`` before it, every ``sum_t A_t B_t^T`` after it); the loop over
+t around them is the source of :mod:`symrnn.autodiff.loop`'s functions, the very code
+:meth:`~symrnn.autodiff.training.Compiled.loss_and_grads` runs, so the two agree to the last bit; :data:`INTERFACE`
+is a fixed text that checks the arrays and calls it.  The docstring carries the equations (the cell as read, the
+recursion, the gradients, what is hoisted) in LaTeX.
 
 Nothing from the user's text becomes code: parameter names were refused by :func:`symrnn.derive.read_cell` unless
 they are safe identifiers (:mod:`symrnn.numeric.guard`), the kernels' names are the code generator's sanitised
@@ -21,13 +23,13 @@ import textwrap
 import types
 from dataclasses import dataclass
 
+from symrnn.autodiff import loop
+from symrnn.autodiff.kernels import Kernels
 from symrnn.autodiff.training import Compiled, compile_bptt
 from symrnn.derive import shown
 from symrnn.derive.checks import Spec
 from symrnn.latex.printer import latex
 from symrnn.numeric import guard
-
-KERNELS = ("_forward_step", "_loss_term", "_backward_step")
 
 #: Syntax a kernel may hold: arithmetic, calls, attributes, tuples, lambdas, numbers.
 _ALLOWED_NODES = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.Return, ast.Name, ast.Load,
@@ -102,7 +104,7 @@ def docstring(spec: Spec, compiled: Compiled, cell_text: shown.CellText) -> str:
     return _doc_text("\n".join(out))
 
 
-LOOP = '''
+INTERFACE = '''
 
 def _arrays(params):
     if not isinstance(params, dict) or set(params) != set(PARAMS):
@@ -156,18 +158,6 @@ def _initial(h0, B):
     return out
 
 
-def _run_forward(p, xs, h0):
-    S = len(STATES)
-    states, saved, logs = [h0], [], []
-    for t in range(xs.shape[0]):
-        out = _forward_step(*p, *states[-1], xs[t])
-        states.append([v if v.shape == h0[0].shape else numpy.broadcast_to(v, h0[0].shape) for v in out[:S]])
-        saved.append(out[S:S + N_SAVED])
-        if LOG_OUTPUT:
-            logs.append(out[-1])
-    return states, saved, logs
-
-
 def init_params(rng=None):
     """Parameters drawn uniformly from (-1/sqrt(N), 1/sqrt(N)), as torch initialises its recurrent layers."""
     rng = numpy.random.default_rng(rng)
@@ -178,8 +168,10 @@ def init_params(rng=None):
 def forward(params, xs, h0=None):
     """Every state h_0 .. h_T: {state: (T+1, N, B) array} ((T+1, N) for 2-D xs)."""
     xs, batched = _inputs(xs)
-    states, _, _ = _run_forward(_arrays(params), xs, _initial(h0, xs.shape[2]))
-    out = {s: numpy.stack([st[k] for st in states]) for k, s in enumerate(STATES)}
+    T, _, B = xs.shape
+    states, _ = run_forward(Generated, _arrays(params), fold(xs), _initial(h0, B))
+    out = {s: numpy.ascontiguousarray(v.reshape(N_STATE, T + 1, B).transpose(1, 0, 2))
+           for s, v in zip(STATES, states)}
     return out if batched else {s: v[:, :, 0] for s, v in out.items()}
 
 
@@ -187,11 +179,8 @@ def loss(params, xs, ys, h0=None):
     """The loss summed over t and the batch (forward only)."""
     xs, batched = _inputs(xs)
     ys = _targets(ys, xs.shape[0], xs.shape[2], batched)
-    states, _, logs = _run_forward(_arrays(params), xs, _initial(h0, xs.shape[2]))
-    k = STATES.index(OUTPUT)
-    terms = [float(_loss_term(states[t + 1][k], ys[t], *((logs[t],) if LOG_OUTPUT else ())).sum())
-             for t in range(ys.shape[0])]
-    return sum(terms)
+    states, saved = run_forward(Generated, _arrays(params), fold(xs), _initial(h0, xs.shape[2]))
+    return total_loss(Generated, states, saved, ys)
 
 
 def loss_and_grads(params, xs, ys, h0=None):
@@ -199,22 +188,7 @@ def loss_and_grads(params, xs, ys, h0=None):
     p = _arrays(params)
     xs, batched = _inputs(xs)
     T, _, B = xs.shape
-    ys = _targets(ys, T, B, batched)
-    states, saved, logs = _run_forward(p, xs, _initial(h0, B))
-    S = len(STATES)
-    grads = [numpy.zeros_like(v) for v in p]
-    rhos = [numpy.zeros_like(v) for v in states[0]]
-    terms = [0.0] * T
-    for t in range(T, 0, -1):
-        extra = (logs[t - 1],) if LOG_OUTPUT else ()
-        out = _backward_step(*p, *states[t - 1], xs[t - 1], *states[t], ys[t - 1], *rhos, *saved[t - 1], *extra)
-        rhos = list(out[:S])
-        for acc, g in zip(grads, out[S:-1]):
-            if g.shape != acc.shape:
-                g = g.sum(axis=1, keepdims=True)
-            acc += g
-        terms[t - 1] = float(out[-1].sum())
-    return sum(terms), dict(zip(PARAMS, grads))
+    return run_bptt(Generated, p, xs, _targets(ys, T, B, batched), _initial(h0, B))
 '''
 
 
@@ -225,17 +199,48 @@ def _constants(compiled: Compiled, cell_text: shown.CellText) -> list[str]:
     states = tuple(guard.check_name(s, "state") for s in cell.states)
     return [f"PARAMS = {params!r}", f"LATEX_NAMES = {names!r}", f"STATES = {states!r}",
             f"OUTPUT = {cell.output!r}", f"LOSS = {compiled.loss_kind!r}", f"N_STATE = {cell.n_state!r}",
-            f"N_INPUT = {cell.n_input!r}", f"N_SAVED = {compiled.n_saved!r}", f"LOG_OUTPUT = {compiled.log_output!r}"]
+            f"N_INPUT = {cell.n_input!r}"]
+
+
+#: Each kernel's name in the module and the comment above it.
+KERNELS = {
+    "inputs_kernel": ("_inputs_all_steps", "What of a step depends only on the parameters and x_t, for every t at "
+                      "once: x_t here is (D, T*B),\n# the inputs of all steps side by side, so each W x_t is one "
+                      "product."),
+    "forward_kernel": ("_forward_step", "One step forward: the states at t, then what the backward step reuses."),
+    "loss_kernel": ("_loss_term", "The loss at t of each batch column."),
+    "backward_kernel": ("_backward_step", "One step backward: rho_(t-1) of each state, then the factors stored for "
+                        "after the loop (the A_t\n# of sum_t A_t B_t^T), then the contributions summed step by step, "
+                        "then the loss at t."),
+    "after_kernel": ("_gradients_after", "After the loop: every sum over t of a stored factor times a stored "
+                     "quantity as one product (its\n# arguments are (n, T*B), all steps side by side)."),
+}
+
+
+def _generated(kernels: Kernels) -> str:
+    """The class the loop reads (:class:`symrnn.autodiff.loop.Generated`): the kernels and their layout."""
+    names = {field: (name if getattr(kernels, field) is not None else None) for field, (name, _) in KERNELS.items()}
+    checked = [guard.check_name(n, "parameter") for n in (*kernels.step_grads, *kernels.after_grads)]
+    assert len(checked) == len(kernels.step_grads) + len(kernels.after_grads)
+    layout = {"params": "tuple(PARAMS)", "states": "STATES", "output": "OUTPUT",
+              **{f: repr(getattr(kernels, f)) for f in ("log_output", "n_saved", "n_deltas", "step_grads",
+                                                        "after_grads", "after_args")},
+              **{f: n if n else "None" for f, n in names.items()}}
+    return "\n".join(['class Generated:', '    """The kernels above and the layout of their arguments and results, as '
+                      'the loop below reads them."""', "", *(f"    {k} = {v}" for k, v in layout.items())])
 
 
 def module_source(spec: Spec, compiled: Compiled, cell_text: shown.CellText) -> str:
     """The whole module's text (parsed once more before it is returned)."""
-    kernels = [vet_kernel(inspect.getsource(fn), name) for fn, name in
-               zip((compiled.forward_kernel, compiled.loss_kernel, compiled.backward_kernel), KERNELS)]
+    kernels = [f"# {comment}\n" + vet_kernel(inspect.getsource(getattr(compiled.kernels, field)), name)
+               for field, (name, comment) in KERNELS.items() if getattr(compiled.kernels, field) is not None]
+    functions = [inspect.getsource(fn) for fn in loop.FUNCTIONS]
     text = "\n".join([f'r"""{docstring(spec, compiled, cell_text)}\n"""', "",
                       "import numpy", "", *_constants(compiled, cell_text), "", "",
-                      "# ---- the step kernels, generated by symrnn (numeric/codegen.py) ----", "", "",
-                      "\n\n".join(kernels), "", "# ---- the loop over t ----", LOOP.rstrip("\n"), ""])
+                      "# ---- the kernels, generated by symrnn (numeric/codegen.py) ----", "", "",
+                      "\n\n".join(kernels), "", _generated(compiled.kernels), "", "",
+                      "# ---- the loop over t (symrnn/autodiff/loop.py) ----", "", "", "\n\n".join(functions), "",
+                      "# ---- the interface ----", INTERFACE.rstrip("\n"), ""])
     tree = ast.parse(text)
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
     if [a.name for n in imports for a in n.names] != ["numpy"] or isinstance(imports[0], ast.ImportFrom):
@@ -247,7 +252,7 @@ def module_source(spec: Spec, compiled: Compiled, cell_text: shown.CellText) -> 
 def build(spec: Spec) -> Made:
     """The standalone module of ``spec``'s cell (at the sizes asked for) and the compiled model it copies."""
     compiled = compile_bptt(spec.cell(), spec.loss_object())
-    cell_text = shown.cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input)
+    cell_text = shown.cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output)
     return Made(module_source(spec, compiled, cell_text), compiled)
 
 

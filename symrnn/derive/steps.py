@@ -11,9 +11,9 @@ from __future__ import annotations
 import sympy as sp
 
 from symrnn import notation as nt
-from symrnn.autodiff import bptt
+from symrnn.autodiff import bptt, readable
 from symrnn.core.derivation import Computation, Derivation, Instances, Step
-from symrnn.derive import checks
+from symrnn.derive import checks, textbook
 from symrnn.derive.checks import Spec
 from symrnn.derive.shown import CellText, cell_text
 
@@ -30,18 +30,22 @@ def _eq(lhs, rhs) -> sp.Eq:
 def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
     """The derivation of ``spec``'s cell (read at the sizes asked for), section named after the cell."""
     cell = spec.cell()
-    text = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input)
-    b = bptt.derive(cell, spec.loss_object())
+    text = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output)
+    b, r, _ = textbook.forms(spec)
     intermediates = [e.name for e in text.equations if not e.state]
-    intro = (f"The cell {spec.name}, read from {source_name}: states {', '.join(cell.states)} (the quantities "
-             f"whose value at t-1 is used)"
+    prev = cell.previous(t - 1)
+    fed = [s for s in cell.states if any(prev[s] in e.rhs.atoms(nt.Vec) for e in text.equations)]
+    intro = (f"The cell {spec.name}, read from {source_name}: states {', '.join(fed)} (the quantities whose value "
+             "at t-1 is used)"
+             + (f", output {', '.join(s for s in cell.states if s not in fed)} (computed at every step, not fed "
+                "back)" if len(fed) < len(cell.states) else "")
              + (f", intermediates {', '.join(intermediates)}" if intermediates else "")
              + f", parameters {', '.join(p.name for p in cell.params)}; N = {cell.n_state}, D = {cell.n_input}. "
              f"Loss: {b.loss.name} of the state {cell.output}, summed over t = 1..T. symrnn derives back-propagation "
              "through time for it from the operations' rules, checks every step, and writes the training code.")
-    steps = [_the_cell(spec, text), _the_loss(spec, b), _the_deltas(spec, b),
-             *(_the_recursion(spec, b, s) for s in cell.states),
-             *(_the_gradient(spec, b, p.name) for p in cell.params), *_the_whole_gradient(spec, b)]
+    steps = [_the_cell(spec, text), _the_unrolled(spec), _the_loss(spec, b), _the_deltas(spec, b), _the_errors(spec, r),
+             *(_the_recursion(spec, b, r, s) for s in cell.states),
+             *(_the_gradient(spec, b, r, p.name) for p in cell.params), *_the_whole_gradient(spec, b)]
     return Derivation(spec.name, f"Back-propagation through time for the cell {spec.name}", intro, steps)
 
 
@@ -52,6 +56,18 @@ def _the_cell(spec: Spec, text: CellText) -> Step:
                 "Substituting the intermediates gives the one step h_t = F(h_{t-1}, x_t) that is differentiated.",
                 Instances(lambda: checks.cell_identities(spec),
                           "the equations, intermediates substituted, vs the step differentiated"))
+
+
+def _the_unrolled(spec: Spec) -> Step:
+    k = textbook.UNROLLED_STEPS
+    ells = sp.Add(*[sp.Symbol(rf"\ell_{{{j}}}") for j in range(1, k + 1)], evaluate=False)
+    return Step("unrolled", f"The network unrolled over {k} steps",
+                (*(_eq(lhs, rhs) for lhs, rhs in textbook.unrolled(spec, k)), _eq(LOSS, ells)),
+                "One copy of the cell per step, sharing the weights: each step reads the states of the step before "
+                "(the initial states at t = 0) and the input of its own; the loss adds one term per step. This "
+                "is the very deep network that back-propagation runs through. Checked: the equations evaluated in "
+                "order give the states the engine's forward pass computes, at every step.",
+                Instances(lambda: textbook.unrolled_identities(spec), "unrolled equations vs the forward pass"))
 
 
 def _the_loss(spec: Spec, b: bptt.BPTT) -> Step:
@@ -74,28 +90,45 @@ def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:
                 Instances(lambda: checks.delta_identities(spec), "recursion vs direct differentiation, every t"))
 
 
-def _the_recursion(spec: Spec, b: bptt.BPTT, state: str) -> Step:
+def _the_errors(spec: Spec, r: readable.Readable) -> Step:
+    pre = [f"{e.quantity.base}_t" for e in r.errors if e.at_preactivation]
+    return Step("errors", "The error at each quantity", tuple(e.equation for e in r.errors),
+                "Back-propagation through one step, in the order opposite to the equations: each quantity's error "
+                "is what reaches it from the loss and from every later equation that uses it"
+                + (f"; for {', '.join(pre)} (a function applied entrywise) the error is taken at its argument, the "
+                   "derivative written through the output" if pre else "")
+                + ". The recursion and the gradients below are written in these names; substituted back, they equal "
+                "the engine's expressions (the ones the generated code computes), checked entry by entry.",
+                Instances(lambda: textbook.engine_identities(spec), "as printed vs the engine's expressions"))
+
+
+def _the_recursion(spec: Spec, b: bptt.BPTT, r: readable.Readable, state: str) -> Step:
     rho = b.rho(state, t - 1)
     sizes = ", ".join(map(str, spec.local_sizes))
-    return Step(f"rho-{state}", f"The recursion backwards in time ({state})", _eq(rho, b.recurrent[state]),
+    return Step(f"rho-{state}", f"The recursion backwards in time ({state})", _eq(rho, r.recurrent[state]),
                 f"What reaches {state}_{{t-1}} through step t: the transposed Jacobian of one step applied to the "
-                "total derivatives at t, every path through the gates and intermediates included. Proved one step "
-                f"at entry level (N = {sizes} where the declarations allow); the unrolled network is a chain, so "
-                "induction on T - t extends the step to every T.",
-                Instances(lambda: checks.recurrent_identities(spec, state),
-                          "derived product vs entry-level differentiation"))
+                "total derivatives at t, every path through the gates and intermediates included. Proved as printed, "
+                f"one step at entry level (N = {sizes} where the declarations allow); the unrolled network is a "
+                "chain, so induction on T - t extends the step to every T.",
+                Instances(lambda: textbook.printed_identities(spec, f"rho_{state}"),
+                          "as printed vs entry-level differentiation"))
 
 
-def _the_gradient(spec: Spec, b: bptt.BPTT, name: str) -> Step:
+def _the_gradient(spec: Spec, b: bptt.BPTT, r: readable.Readable, name: str) -> Step:
     symbol = b.cell.symbols()[name]
     return Step(f"grad-{name}", f"The gradient in {name}", _eq(nt.TotalDerivative(LOSS, symbol),
-                                                                sp.Sum(b.param_grads[name], (t, 1, T))),
+                                                                sp.Sum(r.grads[name], (t, 1, T))),
                 f"{name} is used at every step; each use adds its contribution, with the states at t-1 held fixed"
                 + (" (a bias: summed over the batch)" if symbol.shape[1] == 1 else "")
-                + f". Proved one step at entry level, and the whole sum against direct differentiation of the "
-                f"loss unrolled over T = {spec.whole_steps} steps with symbolic weights.",
-                Instances(lambda: checks.gradient_identities(spec, name),
-                          "one step and the whole gradient vs direct differentiation"))
+                + f". Proved as printed, one step at entry level, and the whole sum against direct differentiation "
+                f"of the loss unrolled over T = {spec.whole_steps} steps with symbolic weights.",
+                Instances(lambda: _gradient_identities(spec, name),
+                          "one step as printed and the whole gradient vs direct differentiation"))
+
+
+def _gradient_identities(spec: Spec, name: str):
+    yield from textbook.printed_identities(spec, name)
+    yield checks.whole_identity(spec, name)
 
 
 def _the_whole_gradient(spec: Spec, b: bptt.BPTT) -> list[Step]:

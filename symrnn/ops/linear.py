@@ -123,7 +123,8 @@ for _symbol in (sp.MatrixSymbol, Vec):  # values come from the caller; nothing t
     register(Rule(_symbol, leaf=True))
 register(Rule(sp.OneMatrix, leaf=True, explicit=lambda node, recurse: node.as_explicit(),  # SymPy's 1 x 1 one is
               evaluate=lambda node, recurse, numbers: numbers.ones(node.shape)))   # Identity(1)
-register(Rule(sp.ZeroMatrix, leaf=True, explicit=lambda node, recurse: node.as_explicit()))
+register(Rule(sp.ZeroMatrix, leaf=True, explicit=lambda node, recurse: node.as_explicit(),
+              evaluate=lambda node, recurse, numbers: 0 * numbers.ones(node.shape)))
 register(Rule(sp.Identity, leaf=True, explicit=lambda node, recurse: node.as_explicit(),
               evaluate=lambda node, recurse, numbers: numbers.eye(node.rows)))
 register(Rule(sp.MatrixBase, explicit=lambda node, recurse: sp.ImmutableMatrix(node),

@@ -1,0 +1,201 @@
+"""A loss written as an equation in the cell's text, read into the loss the derivation uses and the quantity it reads.
+
+An equation whose left side is a plain name (``L``, ``E``, ``\\mathcal{L}``) and whose right side mentions the target
+``y_t`` (or its entries ``y_{j,t}``) is the loss.  The forms read, with ``q_t`` any quantity defined at t (a state,
+or an output layer's ``\\hat{y}_t``) and any bounds on the sum over t (``\\sum_t``, ``\\sum_{t=1}^{T}``):
+
+- squared error: ``\\frac{1}{2}\\sum_t \\|q_t - y_t\\|^2`` (also ``\\|y_t - q_t\\|^2``, the 1/2 inside the sum, or
+  entry by entry ``\\frac{1}{2}\\sum_t \\sum_j (q_{j,t} - y_{j,t})^2``);
+- cross-entropy: ``-\\sum_t \\sum_j y_{j,t} \\log q_{j,t}`` or ``-\\sum_t \\mathbf{y}_t^\\top \\log \\mathbf{q}_t``.
+
+The derivation's losses are these sums (:mod:`symrnn.models.losses`): squared error with its 1/2, cross-entropy with
+its minus sign.  Anything else is :class:`~symrnn.derive.errors.UnsupportedLoss` with the line, never dropped: an
+average over t (a factor 1/T) is refused by name (the loss and every gradient would be T times too large), and so is
+another factor (``\\sum_t \\|q_t - y_t\\|^2`` without 1/2), a per-step loss written as a function (``\\ell(h_t, y_t)``)
+or a sum of two losses.  Nothing is evaluated: the reader's SymPy objects are matched by their structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from symrnn import notation as nt
+from symrnn.derive import errors
+from symrnn.derive import terms as tm
+from symrnn.derive.equations import Equation
+
+SQUARED, CROSS_ENTROPY = "squared", "cross-entropy"  #: keys of :data:`symrnn.derive.checks.LOSSES`
+TARGET = "y"  #: the target's name: ``y_t``, ``\\mathbf{y}_t``, ``y_{j,t}``
+_FORMS = (r"squared error \frac{1}{2}\sum_t \|q_t - y_t\|^2 or cross-entropy -\sum_t \sum_j y_{j,t} \log q_{j,t} "
+          r"(q_t a quantity defined at t)")
+_WANT = {SQUARED: sp.Rational(1, 2), CROSS_ENTROPY: sp.S.NegativeOne}
+
+
+@dataclass(frozen=True)
+class LossEquation:
+    """The loss an equation states: its kind (a key of ``LOSSES``), the quantity it reads, its line and LaTeX."""
+
+    kind: str
+    quantity: str
+    line: int
+    text: str
+    origin: object = None  # the quantity as read, for messages
+
+
+def _time(index) -> bool:
+    return isinstance(index, sp.Basic) and sp.expand(index - nt.t) == 0
+
+
+def _named(node, name: str | None = None, at_t: bool = True) -> tuple[str, tuple] | None:
+    """``(base, indices)`` of a vector at t (indices ``()``) or an entry ``q_{j,t}`` (indices ``(j,)``); any time
+    when not ``at_t``."""
+    if isinstance(node, nt.Vec) and (_time(node.time) or not at_t):
+        found = (str(node.base), ())
+    elif isinstance(node, sp.Indexed) and len(node.indices) == 2 and (_time(node.indices[1]) or not at_t):
+        found = (str(node.base.label), (node.indices[0],))
+    else:
+        return None
+    return found if name is None or found[0] == name else None
+
+
+def is_loss(eq: Equation) -> bool:
+    """Whether ``eq`` states a loss: a plain name on the left, the target y (at any time) on the right."""
+    if not isinstance(eq.lhs, sp.Symbol) or not isinstance(eq.rhs, sp.Basic):
+        return False
+    return any(_named(node, TARGET, at_t=False) is not None or _plain_target(node)
+               for node in sp.preorder_traversal(eq.rhs))
+
+
+def _plain_target(node) -> bool:
+    """``y_T``, ``\\mathbf{y}``: the target at a time the reader took for a name."""
+    name = str(node.name) if isinstance(node, (sp.MatrixSymbol, sp.Symbol)) else ""
+    return name == TARGET or name.startswith(TARGET + "_")
+
+
+def _constant(expr) -> bool:
+    """A number, possibly with the sequence length T (``\\frac{1}{2}``, ``\\frac{1}{T}``)."""
+    return (isinstance(expr, sp.Expr) and not isinstance(expr, sp.MatrixExpr)
+            and not expr.has(nt.StateSum, sp.Sum, sp.Indexed)
+            and all(isinstance(s, sp.Symbol) and s.name == "T" for s in expr.free_symbols))
+
+
+def _peel(expr) -> tuple[sp.Expr, object]:
+    """``(c, e)`` with ``expr = c e``: the constant factors taken out, the rest as it was written."""
+    coeff = sp.S.One
+    while True:
+        if isinstance(expr, sp.Mul):
+            consts = [a for a in expr.args if _constant(a)]
+            rest = [a for a in expr.args if not _constant(a)]
+            if consts and len(rest) == 1:
+                coeff, expr = coeff * sp.Mul(*consts), rest[0]
+                continue
+        if isinstance(expr, sp.MatMul):
+            c, mats = expr.as_coeff_matrices()
+            if c != 1 and _constant(sp.sympify(c)):
+                coeff, expr = coeff * c, mats[0] if len(mats) == 1 else sp.MatMul(*mats)
+                continue
+        return coeff, expr
+
+
+def _summed(expr) -> tuple[sp.Symbol, object] | None:
+    """``(index, body)`` of ``\\sum_i body`` (with or without bounds), else None."""
+    if isinstance(expr, nt.StateSum) and not isinstance(expr, nt.StateMax):
+        return expr.index, expr.expr
+    if isinstance(expr, sp.Sum) and len(expr.limits) == 1:
+        return expr.limits[0][0], expr.function
+    return None
+
+
+class _Matcher:
+    """The per-step term of a loss matched against the forms read; failures name the equation's line."""
+
+    def __init__(self, eq: Equation):
+        self.eq, self.reader = eq, tm.Reader(eq.line, eq.text)
+
+    def fail(self, message: str) -> errors.UnsupportedLoss:
+        return errors.UnsupportedLoss(message, self.eq.line, self.eq.text)
+
+    def quantity(self, node, entry_index=None) -> tuple[str, object] | None:
+        found = _named(node)
+        if found is None or found[0] == TARGET or (found[1] and found[1][0] != entry_index):
+            return None
+        if bool(found[1]) != (entry_index is not None):
+            return None
+        return self.reader.identifier(found[0], "quantity"), node
+
+    def target(self, node, entry_index=None) -> bool:
+        found = _named(node, TARGET)
+        return found is not None and (found[1] == ((entry_index,) if entry_index is not None else ()))
+
+    def difference(self, d, entry_index=None) -> tuple[str, object] | None:
+        """The quantity of ``q - y`` or ``y - q``."""
+        parts = d.args if isinstance(d, (sp.MatAdd, sp.Add)) else ()
+        if len(parts) != 2:
+            return None
+        signed = []
+        for p in parts:
+            c, rest = (p.as_coeff_mmul() if isinstance(p, sp.MatrixExpr) else p.as_coeff_Mul())
+            signed.append((c, rest.args[0] if isinstance(rest, sp.MatMul) and len(rest.args) == 1 else rest))
+        (c1, a), (c2, b) = signed
+        if abs(c1) != 1 or c1 != -c2:
+            return None
+        for q, y in ((a, b), (b, a)):
+            if self.target(y, entry_index):
+                return self.quantity(q, entry_index)
+        return None
+
+    def form(self, term) -> tuple[str, tuple[str, object], sp.Expr]:
+        """``(kind, (quantity, node), factor)`` of one step's term."""
+        coeff, core = _peel(term)
+        if isinstance(core, sp.MatMul) and len(core.args) == 2:
+            a, b = core.args
+            if sp.transpose(a).doit() == b.doit() and (q := self.difference(b.doit())):
+                return SQUARED, q, coeff
+            if (isinstance(a, sp.Transpose) and self.target(a.arg) and _is_log(b)
+                    and (q := self.quantity(b.expr))):
+                return CROSS_ENTROPY, q, coeff
+        inner = _summed(core)
+        if inner is not None and not _time(inner[0]):
+            j, body = inner
+            c, body = _peel(body)
+            if isinstance(body, sp.Pow) and body.exp == 2 and (q := self.difference(body.base, j)):
+                return SQUARED, q, coeff * c
+            if isinstance(body, sp.Mul) and len(body.args) == 2:
+                for y, lg in (body.args, body.args[::-1]):
+                    if self.target(y, j) and isinstance(lg, sp.log) and (q := self.quantity(lg.args[0], j)):
+                        return CROSS_ENTROPY, q, coeff * c
+        raise self.fail(f"the loss's term at step t, {tm.shown(term)}, is not a form read: {_FORMS}")
+
+
+def _is_log(node) -> bool:
+    if not isinstance(node, ElementwiseApplyFunction) or not isinstance(node.function, sp.Lambda):
+        return False
+    fn = node.function
+    return len(fn.variables) == 1 and fn.expr == sp.log(fn.variables[0])
+
+
+def read_loss(eq: Equation) -> LossEquation:
+    """The loss ``eq`` states (see the module's docstring), or :class:`errors.UnsupportedLoss` with its line."""
+    m = _Matcher(eq)
+    coeff, core = _peel(eq.rhs)
+    summed = _summed(core)
+    if summed is None or not _time(summed[0]):
+        raise m.fail(f"a loss is a sum over t of one step's term: {_FORMS}")
+    kind, (name, node), factor = m.form(summed[1])
+    factor = sp.simplify(coeff * factor)
+    T = next((s for s in factor.free_symbols if s.name == "T"), None)  # noqa: N806
+    if T is not None:
+        per = sp.simplify(factor * T)
+        if per == _WANT[kind]:
+            raise m.fail("the loss is averaged over t (the factor 1/T): symrnn derives the loss summed over t, whose "
+                         "gradients are T times the average's; write the sum (without 1/T) and divide the gradients "
+                         "by T")
+        raise m.fail(f"the factor {tm.shown(factor)} of the loss is not read: {_FORMS}")
+    if factor != _WANT[kind]:
+        what = "squared error has the factor 1/2" if kind == SQUARED else "cross-entropy has the factor -1"
+        raise m.fail(f"the factor {tm.shown(factor)} of this {kind} loss is not read: the derivation's {what} "
+                     f"({_FORMS})")
+    return LossEquation(kind, name, eq.line, eq.text, node)
