@@ -21,29 +21,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
-from collections.abc import Callable
 
 import numpy as np
+from timing import best_seconds  # benchmarks/timing.py, beside this script
 
 from symrnn.autodiff import bptt
 from symrnn.autodiff.training import compile_bptt
 from symrnn.models import cells, losses
-
-
-def best_seconds(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, tuple[float, float]]:
-    """``{name: (best, median)}`` wall time of each function, called in turn for ``rounds`` rounds (after a warm-up)."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values():
-        fn()
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: (min(ts), statistics.median(ts)) for name, ts in times.items()}
-
 
 # ---- hand-written NumPy BPTT ---------------------------------------------------------------------------------------
 

@@ -236,12 +236,12 @@ def test_generated_code_is_matrix_level():
     """The kernels' source does not grow with the sizes: no per-entry code."""
     small = compile_bptt(cells.gru(3, 2), losses.squared_error())
     large = compile_bptt(cells.gru(40, 30), losses.squared_error())
-    for kernel in ("forward_kernel", "backward_kernel", "loss_kernel"):
-        a, b = inspect.getsource(getattr(small, kernel)), inspect.getsource(getattr(large, kernel))
+    for kernel in ("inputs_kernel", "forward_kernel", "backward_kernel", "loss_kernel", "after_kernel"):
+        a, b = inspect.getsource(getattr(small.kernels, kernel)), inspect.getsource(getattr(large.kernels, kernel))
         assert a.count("\n") == b.count("\n") and abs(len(a) - len(b)) < 20
     # the GRU's gates are computed once, in the forward pass, and handed to the backward pass
-    assert large.n_saved > 0 and large.backward_kernel.__name__ == "gru_backward"
-    assert "@ h_t_1 + " not in inspect.getsource(large.backward_kernel)
+    assert large.kernels.n_saved > 0 and large.kernels.backward_kernel.__name__ == "gru_backward"
+    assert "@ h_t_1 + " not in inspect.getsource(large.kernels.backward_kernel)
 
 
 # ---- validation --------------------------------------------------------------------------------------------------
@@ -366,9 +366,9 @@ def test_inputs_over_the_size_caps_are_refused_before_any_work(lecture):
 
     def spy(*args):
         calls.append(1)
-        return lecture.forward_kernel(*args)
+        return lecture.kernels.forward_kernel(*args)
 
-    watched = dataclasses.replace(lecture, forward_kernel=spy)
+    watched = dataclasses.replace(lecture, kernels=dataclasses.replace(lecture.kernels, forward_kernel=spy))
     loss, grads = watched.loss_and_grads(params, xs, classes, max_steps=T, max_elements=T * B * N)  # at the caps
     want_loss, want, _ = lecture_rnn_numpy(params["U"], params["W"], xs, classes, np.zeros((N, B)))
     assert math.isclose(loss, want_loss, rel_tol=1e-10) and calls == [1] * T

@@ -1,43 +1,35 @@
-"""Compiled back-propagation through time: the loss and its gradients on a batch, from generated step kernels.
+"""Compiled back-propagation through time: the loss and its gradients on a batch, from generated kernels.
 
-:func:`compile_bptt` derives the BPTT recursion of a cell under a loss (:func:`symrnn.bptt.derive`) and turns its
-matrix-level expressions at a generic time t into three NumPy kernels (:func:`symrnn.codegen.kernel`):
+:func:`compile_bptt` derives the BPTT recursion of a cell under a loss (:func:`symrnn.bptt.derive`) and generates
+its kernels (:mod:`symrnn.autodiff.kernels`): what depends on the recursion runs in a Python loop over t
+(:mod:`symrnn.autodiff.loop`), one forward and one backward kernel call per step; what does not (every ``W x_t``,
+every ``sum_t A_t B_t^T``) is found from the step's symbolic form (:mod:`symrnn.autodiff.hoisting`) and computed
+before or after the loop as one product over all steps.  Nothing is unrolled, nothing is per entry.  A batch of B
+sequences is ``(n, B)`` arrays per step.  Every state of a cell (``h``, and ``c`` for an LSTM) goes through the
+same code path, keyed by ``cell.states`` and :func:`symrnn.bptt.rho_name`.
 
-- forward: ``(parameters, states_{t-1}, x_t) -> states_t`` (plus ``ln h_t`` when the output is a softmax, so that
-  cross-entropy never takes the log of an underflowed probability, plus the forward intermediates that the
-  backward step needs, so that it does not recompute them);
-- loss: ``(h_t, y_t) -> l_t`` per batch column;
-- backward: ``(parameters, states_{t-1}, x_t, states_t, y_t, rho_t) -> (rho_{t-1}, dL/dtheta contributions, l_t)``
-  (the loss term again, so that :meth:`Compiled.loss_and_grads` makes one kernel call per step each way).
-
-A Python loop over t calls them; nothing is unrolled, nothing is per entry.  A batch of B sequences is ``(n, B)``
-arrays throughout.  Every state of a cell (``h``, and ``c`` for an LSTM) goes through the same code path, keyed by
-``cell.states`` and :func:`symrnn.bptt.rho_name`.
+:class:`Compiled` checks the arrays it is handed (named errors, size caps) before any work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
-from symrnn.autodiff import matcalc
+from symrnn.autodiff import kernels, loop, matcalc
 from symrnn.autodiff.bptt import BPTT, derive
+from symrnn.autodiff.kernels import CROSS_ENTROPY, SQUARED_ERROR, Kernels, check_matrix_level
 from symrnn.core.budget import SizeLimit, check_count
 from symrnn.models.cells import Cell
 from symrnn.models.losses import Loss
-from symrnn.numeric import codegen, guard
-from symrnn.ops import LogSoftmax, Rule, Softmax, find
-from symrnn.ops.registry import classes
+from symrnn.numeric import guard
 
 ArrayMap = Mapping[str, np.ndarray]
 
-CROSS_ENTROPY = "cross-entropy"
-SQUARED_ERROR = "squared error"
 MAX_STEPS = 100_000  #: time steps of one call (the ``max_steps`` argument; 10^5 steps of a small cell take seconds)
 MAX_ELEMENTS = 10_000_000  #: T x B x N, the entries of one state over a call (the ``max_elements`` argument)
 
@@ -65,16 +57,6 @@ class InputTooLarge(InputError, SizeLimit):
 # ---- the loss value at matrix level ------------------------------------------------------------------------------
 
 
-def _loss_candidates(h: MatrixExpr, y: MatrixExpr, log_h: MatrixExpr) -> dict[str, MatrixExpr]:
-    """Matrix-level per-column losses ``(1 x B)`` that :func:`_loss_term` tries against ``Loss.term``."""
-    ones, e = sp.OneMatrix(1, h.shape[0]), sp.Dummy("e")
-    return {
-        CROSS_ENTROPY: -sp.MatMul(ones, sp.HadamardProduct(y, log_h)),
-        # an elementwise square: SymPy turns (h - y) o (h - y) into a HadamardPower, which matcalc cannot expand
-        SQUARED_ERROR: sp.MatMul(ones, nt.apply_entrywise(sp.Lambda(e, e**2 / 2), h - y)),
-    }
-
-
 def _loss_term(loss: Loss, n: int) -> str:
     """Which matrix-level form equals ``loss.term``, or raise NotImplementedError.
 
@@ -93,7 +75,7 @@ def _loss_term(loss: Loss, n: int) -> str:
     rng = np.random.default_rng(0)
     hn, yn = rng.uniform(0.1, 1.0, size=(min(n, 8), 1)), rng.uniform(0.0, 1.0, size=(min(n, 8), 1))
     log = sp.Dummy("e")
-    for kind, form in _loss_candidates(h, y, nt.apply_entrywise(sp.Lambda(log, sp.log(log)), h)).items():
+    for kind, form in kernels.loss_candidates(h, y, nt.apply_entrywise(sp.Lambda(log, sp.log(log)), h)).items():
         if term is None or sp.expand(term - matcalc.explicit(form, {h: hv, y: yv})[0, 0]) != 0:
             continue
         want = {CROSS_ENTROPY: -(yn * np.log(hn)).sum(), SQUARED_ERROR: ((hn - yn) ** 2).sum() / 2}[kind]
@@ -102,96 +84,6 @@ def _loss_term(loss: Loss, n: int) -> str:
             return kind
     raise NotImplementedError(f"compile_bptt knows the value of cross-entropy and squared error; the loss "
                               f"{loss.name!r} is neither (use symrnn.bptt.run(..., mode='numpy'))")
-
-
-# ---- rewriting the backward step before code generation ----------------------------------------------------------
-
-
-def _factor_products(expr: sp.Basic) -> sp.Basic:
-    """``A B + A C`` -> ``A (B + C)`` and ``B A + C A`` -> ``(B + C) A``, bottom up: fewer matrix products."""
-    if not isinstance(expr, MatrixExpr) or not expr.args or isinstance(expr, (sp.MatrixSymbol, nt.Vec)):
-        return expr
-    expr = expr.func(*[_factor_products(a) for a in expr.args])
-    if isinstance(expr, sp.MatAdd):  # a sum of sums (one per state) is one sum
-        expr = sp.MatAdd(*[b for a in expr.args for b in (a.args if isinstance(a, sp.MatAdd) else (a,))])
-    for side in (0, -1):
-        if isinstance(expr, sp.MatAdd):
-            expr = _factor_side(expr, side)
-    return expr
-
-
-def _factor_side(expr: sp.MatAdd, side: int) -> MatrixExpr:
-    groups: dict[sp.Basic, list[tuple[int, MatrixExpr]]] = {}
-    for n, term in enumerate(expr.args):
-        coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (sp.S.One, [term])
-        if len(mats) >= 2:
-            rest = mats[1:] if side == 0 else mats[:-1]
-            rest_expr = rest[0] if len(rest) == 1 else sp.MatMul(*rest)
-            groups.setdefault(mats[side], []).append((n, rest_expr if coeff == 1 else coeff * rest_expr))
-    shared = {key: members for key, members in groups.items() if len(members) > 1}
-    if not shared:
-        return expr
-    used = {n for members in shared.values() for n, _ in members}
-    terms = [term for n, term in enumerate(expr.args) if n not in used]
-    for key, members in shared.items():
-        inner = _factor_products(sp.MatAdd(*[rest for _, rest in members]))
-        terms.append(sp.MatMul(key, inner) if side == 0 else sp.MatMul(inner, key))
-    return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
-
-
-def _split_saved(exprs: list[MatrixExpr], forward: set, backward: set) -> tuple[list[MatrixExpr], dict]:
-    """Replace forward intermediates in the backward step (gates such as ``sigma(W_z x + U_z h + b_z)``) by symbols.
-
-    A subexpression is a forward intermediate if it depends on the step's inputs (states_{t-1}, x_t) but not on
-    the backward quantities (states_t, y_t, rho_t).  Each is saved at the coarsest elementwise function or affine
-    map, so ``z (1 - z)`` saves ``z`` once; how a node splits is its table entry's ``split`` (:mod:`symrnn.ops`).
-    Returns the rewritten expressions and ``{symbol: intermediate}``.
-    """
-    saved: dict[MatrixExpr, sp.MatrixSymbol] = {}
-    saving = classes(lambda r: r.saves_output)
-
-    def save(node):
-        if node not in saved:
-            saved[node] = sp.MatrixSymbol(f"saved:{len(saved)}", *node.shape)  # ':' is no parameter's name
-        return saved[node]
-
-    def visit(node):
-        if not isinstance(node, MatrixExpr) or not node.has(*forward):
-            return node
-        entry = find(node)
-        if isinstance(entry, Rule) and entry.leaf:
-            return node
-        if node.has(*backward):
-            return node.func(*[visit(a) for a in node.args])
-        split = entry.split if isinstance(entry, Rule) else "whole"
-        if split == "operands":
-            return node.func(*[visit(a) for a in node.args])
-        if split == "output" and _saves_output(node.args[-1]):  # an entrywise map of a saved map
-            return node.func(*node.args[:-1], visit(node.args[-1]))
-        if split == "scale":
-            coeff, mats = node.as_coeff_matrices()
-            if len(mats) == 1:
-                return coeff * visit(mats[0])
-        if split == "sum" and node.has(*saving):
-            return sp.MatAdd(*[visit(a) for a in node.args])
-        return save(node)
-
-    out = [visit(e) for e in exprs]
-    return out, {sym: node for node, sym in saved.items()}
-
-
-def _saves_output(node: sp.Basic) -> bool:
-    entry = find(node)
-    return isinstance(entry, Rule) and entry.saves_output
-
-
-def _check_matrix_level(b: BPTT) -> None:
-    exprs = [*b.step.values(), *b.recurrent.values(), *b.param_grads.values()]
-    for expr in exprs:
-        if any(isinstance(node, sp.MatrixBase) for node in sp.preorder_traversal(expr)):
-            raise NotImplementedError(
-                f"the BPTT step of {b.cell.name!r} under {b.loss.name!r} contains an explicit matrix (an "
-                "entry-level loss gradient); compiled code is matrix level only (use symrnn.bptt.run)")
 
 
 # ---- the compiled model ------------------------------------------------------------------------------------------
@@ -203,11 +95,7 @@ class Compiled:
 
     bptt: BPTT
     loss_kind: str  # CROSS_ENTROPY or SQUARED_ERROR
-    log_output: bool  # the forward kernel also returns ln h_t (a softmax output under cross-entropy)
-    n_saved: int  # forward intermediates handed from the forward to the backward kernel
-    forward_kernel: Callable = field(repr=False)
-    loss_kernel: Callable = field(repr=False)
-    backward_kernel: Callable = field(repr=False)
+    kernels: Kernels = field(repr=False)  # the generated code, as the loop over t reads it
 
     @property
     def cell(self) -> Cell:
@@ -318,27 +206,6 @@ class Compiled:
 
     # -- running --
 
-    def _forward(self, p: list[np.ndarray], xs: np.ndarray, h0: list[np.ndarray]):
-        S = len(self.cell.states)  # noqa: N806
-        states, saved, logs = [h0], [], []
-        shape = h0[0].shape
-        for t in range(xs.shape[0]):
-            out = self.forward_kernel(*p, *states[-1], xs[t])
-            new = [v if v.shape == shape else np.broadcast_to(v, shape) for v in out[:S]]
-            states.append(new)
-            saved.append(out[S:S + self.n_saved])
-            if self.log_output:
-                logs.append(out[-1])
-        return states, saved, logs
-
-    def _total_loss(self, states, logs, ys: np.ndarray) -> float:
-        k = self.cell.states.index(self.cell.output)
-        terms = []
-        for t in range(ys.shape[0]):
-            extra = (logs[t],) if self.log_output else ()
-            terms.append(float(self.loss_kernel(states[t + 1][k], ys[t], *extra).sum()))
-        return sum(terms)  # in time order, as loss_and_grads sums them
-
     def forward(self, params: ArrayMap, inputs, h0=None, *, max_steps: int = MAX_STEPS,
                 max_elements: int = MAX_ELEMENTS) -> dict[str, np.ndarray]:
         """Every state ``h_0 .. h_T``: ``{state: (T+1, N, B) array}`` (``(T+1, N)`` for 2-D inputs); size caps as in
@@ -346,8 +213,10 @@ class Compiled:
         self._size(inputs, max_steps, max_elements)
         p = self._params(params)
         xs, batched = self._inputs(inputs)
-        states, _, _ = self._forward(p, xs, self._initial(h0, xs.shape[2]))
-        out = {s: np.stack([st[k] for st in states]) for k, s in enumerate(self.cell.states)}
+        T, _, B = xs.shape  # noqa: N806
+        states, _ = loop.run_forward(self.kernels, p, loop.fold(xs), self._initial(h0, B))
+        out = {s: np.ascontiguousarray(v.reshape(v.shape[0], T + 1, B).transpose(1, 0, 2))
+               for s, v in zip(self.cell.states, states, strict=True)}
         return out if batched else {s: v[:, :, 0] for s, v in out.items()}
 
     def loss(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,
@@ -357,8 +226,8 @@ class Compiled:
         p = self._params(params)
         xs, batched = self._inputs(inputs)
         ys = self._targets(targets, xs.shape[0], xs.shape[2], batched)
-        states, _, logs = self._forward(p, xs, self._initial(h0, xs.shape[2]))
-        return self._total_loss(states, logs, ys)
+        states, saved = loop.run_forward(self.kernels, p, loop.fold(xs), self._initial(h0, xs.shape[2]))
+        return loop.total_loss(self.kernels, states, saved, ys)
 
     def loss_and_grads(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,
                        max_elements: int = MAX_ELEMENTS) -> tuple[float, dict[str, np.ndarray]]:
@@ -376,23 +245,7 @@ class Compiled:
         xs, batched = self._inputs(inputs)
         T, _, B = xs.shape  # noqa: N806
         ys = self._targets(targets, T, B, batched)
-        states, saved, logs = self._forward(p, xs, self._initial(h0, B))
-        S = len(self.cell.states)  # noqa: N806
-        names = [q.name for q in self.cell.params]
-        grads = [np.zeros_like(v) for v in p]
-        rhos = [np.zeros_like(v) for v in states[0]]
-        terms = [0.0] * T
-        for t in range(T, 0, -1):
-            extra = (logs[t - 1],) if self.log_output else ()
-            out = self.backward_kernel(*p, *states[t - 1], xs[t - 1], *states[t], ys[t - 1], *rhos, *saved[t - 1],
-                                       *extra)
-            rhos = list(out[:S])
-            for acc, g in zip(grads, out[S:-1], strict=True):
-                if g.shape != acc.shape:
-                    g = g.sum(axis=1, keepdims=True)  # a bias: its contribution is one column per batch item
-                acc += g
-            terms[t - 1] = float(out[-1].sum())
-        return sum(terms), dict(zip(names, grads, strict=True))
+        return loop.run_bptt(self.kernels, p, xs, ys, self._initial(h0, B))
 
 
 def _real_array(value, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -410,45 +263,18 @@ def _real_array(value, what: str, shape: tuple[int, ...] | None = None) -> np.nd
     return arr
 
 
-def compile_bptt(cell: Cell, loss: Loss) -> Compiled:
-    """Derive BPTT for ``cell`` under ``loss`` and generate its forward, loss and backward step kernels.
+def compile_bptt(cell: Cell, loss: Loss, *, hoist: bool = True) -> Compiled:
+    """Derive BPTT for ``cell`` under ``loss`` and generate its kernels; ``hoist=False`` keeps every product in the
+    loop over t (the per-step reference for the hoisted code).
 
     The cell's functions are vetted (:func:`symrnn.numeric.guard.vet`) before anything is derived, and every kernel
     again before its code is generated; a refused name is :class:`~symrnn.numeric.guard.UnsafeName`.
     """
     guard.vet(sp.Tuple(*cell.step().values()), symbols=False)  # symbols are renamed by codegen.kernel
     b = derive(cell, loss)
-    _check_matrix_level(b)
+    check_matrix_level(b)
     kind = _loss_term(loss, cell.n_state)
-    params = list(cell.symbols().values())
-    prev, cur = cell.previous(nt.t - 1), cell.current(nt.t)
-    x, y = cell.input(nt.t), b.target
-    rhos = [b.rho(s) for s in cell.states]
-    n = cell.n_state
-
-    backward_exprs = [*(b.recurrent[s] for s in cell.states), *(b.param_grads[q.name] for q in cell.params)]
-    backward_exprs = [_factor_products(e) for e in backward_exprs]
-    backward_exprs, saved = _split_saved(backward_exprs, set(prev.values()) | {x}, {*cur.values(), y, *rhos})
-
-    step = dict(b.step)
-    out_expr = step[cell.output]
-    log_output = kind == CROSS_ENTROPY and type(out_expr) is Softmax
-    forward_outputs = [step[s] for s in cell.states] + list(saved.values())
-    if log_output:
-        log_h = LogSoftmax(out_expr.arg)
-        forward_outputs[cell.states.index(cell.output)] = log_h.applyfunc(sp.exp)  # h = e^{ln h}: one softmax
-        forward_outputs.append(log_h)
-    forward = codegen.kernel([*params, *prev.values(), x], sp.Tuple(*forward_outputs), f"{cell.name}_forward")
-
-    h = cur[cell.output]
-    log_arg = sp.MatrixSymbol("log:h", n, 1)  # ':' keeps it apart from any state or parameter name
-    term = _loss_candidates(h, y, log_arg if log_output else h.applyfunc(sp.log))[kind]
-    loss_kernel = codegen.kernel([h, y, *([log_arg] if log_output else [])], term, f"{cell.name}_loss")
-
-    backward = codegen.kernel([*params, *prev.values(), x, *cur.values(), y, *rhos, *saved,
-                               *([log_arg] if log_output else [])],
-                              sp.Tuple(*backward_exprs, term), f"{cell.name}_backward")
-    return Compiled(b, kind, log_output, len(saved), forward, loss_kernel, backward)
+    return Compiled(b, kind, kernels.build(b, kind, hoist=hoist))
 
 
 # ---- loading PyTorch modules -------------------------------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""The loop over t around a cell's generated kernels: the one text that :func:`~symrnn.autodiff.training.compile_bptt`
+runs and that ``symrnn derive`` copies, function by function (:data:`FUNCTIONS`), into ``NAME_bptt.py``.
+
+The functions use nothing but NumPy (imported as ``numpy``) and ``k``, the generated code (:class:`Generated`):
+:class:`~symrnn.autodiff.kernels.Kernels` here, the standalone module's own ``Generated`` class there.
+
+Arrays over time are *folded*: ``(n, T*B)``, the B batch columns of step t in columns ``t*B .. (t+1)*B`` (a state
+has T+1 blocks, the first for t = 0).  Step t is then a view, ``W x_t`` for every t is one product ``W X``, and
+``sum_t a_t b_t^T`` over the batch and the steps is one product ``A B^T``: the forms
+:mod:`symrnn.autodiff.hoisting` finds in the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy
+
+
+class Generated(Protocol):
+    """What the loop reads: the kernels, and the layout of their arguments and results."""
+
+    params: tuple[str, ...]  # parameter names, in the kernels' argument order
+    states: tuple[str, ...]
+    output: str  # the state the loss reads
+    log_output: bool  # the forward kernel also returns ln h_t, last (a softmax under cross-entropy)
+    n_saved: int  # forward intermediates handed to the backward kernel (ln h_t not counted)
+    n_deltas: int  # per-step factors the backward kernel returns, stored for after the loop
+    step_grads: tuple[str, ...]  # parameters whose contributions the backward kernel returns, accumulated per step
+    after_grads: tuple[str, ...]  # parameters whose contributions the after kernel returns
+    after_args: tuple[tuple[str, int], ...]  # the after kernel's arrays: (x|y|previous|current|saved|delta, index)
+    inputs_kernel: Callable | None  # (*params, X) -> the input-only parts of the step for all t (None: none)
+    forward_kernel: Callable  # (*params, *states_{t-1}, x_t, *inputs_t) -> *states_t, *saved_t[, ln h_t]
+    loss_kernel: Callable  # (h_t, y_t[, ln h_t]) -> the loss of each batch column
+    backward_kernel: Callable  # (*params, *states_{t-1}, x_t, *states_t, y_t, *rho_t, *saved_t[, ln h_t])
+    #                            -> *rho_{t-1}, *deltas_t, *step contributions, the loss of each column
+    after_kernel: Callable | None  # (*params, *arrays of after_args) -> the contributions summed over t
+
+
+def fold(a: numpy.ndarray) -> numpy.ndarray:
+    """``(T, n, B) -> (n, T*B)``: the columns of step t at ``t*B .. (t+1)*B`` (a copy)."""
+    steps, rows, batch = a.shape
+    return a.transpose(1, 0, 2).reshape(rows, steps * batch)
+
+
+def run_forward(k: Generated, p: list, x: numpy.ndarray, h0: list) -> tuple[list, list]:
+    """Every state h_0 .. h_T, folded ``(N, (T+1)*B)``, and the saved intermediates (with ln h_t), folded; ``x`` is
+    the inputs folded, ``(D, T*B)``."""
+    batch = h0[0].shape[1]
+    steps = x.shape[1] // batch
+    inputs = []
+    if k.inputs_kernel is not None:  # the input-only parts of the step, for every t at once
+        inputs = [numpy.broadcast_to(v, (numpy.shape(v)[0], steps * batch)) for v in k.inputs_kernel(*p, x)]
+    states = [numpy.empty((v.shape[0], (steps + 1) * batch)) for v in h0]
+    for state, v in zip(states, h0):
+        state[:, :batch] = v
+    saved = []
+    for t in range(steps):
+        now, new = slice(t * batch, (t + 1) * batch), slice((t + 1) * batch, (t + 2) * batch)
+        out = k.forward_kernel(*p, *(s[:, now] for s in states), x[:, now], *(v[:, now] for v in inputs))
+        for state, v in zip(states, out):
+            state[:, new] = v
+        if t == 0:
+            saved = [numpy.empty((numpy.shape(v)[0], steps * batch)) for v in out[len(states):]]
+        for buffer, v in zip(saved, out[len(states):]):
+            buffer[:, now] = v
+    return states, saved
+
+
+def total_loss(k: Generated, states: list, saved: list, ys: numpy.ndarray) -> float:
+    """The loss summed over the batch and then over t, in time order."""
+    steps, _, batch = ys.shape
+    h = states[k.states.index(k.output)]
+    terms = []
+    for t in range(steps):
+        now, new = slice(t * batch, (t + 1) * batch), slice((t + 1) * batch, (t + 2) * batch)
+        log = (saved[-1][:, now],) if k.log_output else ()
+        terms.append(float(k.loss_kernel(h[:, new], ys[t], *log).sum()))
+    return sum(terms)
+
+
+def run_bptt(k: Generated, p: list, xs: numpy.ndarray, ys: numpy.ndarray, h0: list) -> tuple[float, dict]:
+    """The loss and ``{parameter: gradient}``: forward, then backward from t = T to 1, then the hoisted sums."""
+    steps, _, batch = xs.shape
+    x = fold(xs)
+    states, saved = run_forward(k, p, x, h0)
+    count = len(states)
+    grads = {name: numpy.zeros_like(v) for name, v in zip(k.params, p)}
+    rhos = [numpy.zeros((s.shape[0], batch)) for s in states]
+    deltas = [numpy.empty((0, 0))] * k.n_deltas
+    terms = [0.0] * steps
+    for t in range(steps - 1, -1, -1):
+        now, new = slice(t * batch, (t + 1) * batch), slice((t + 1) * batch, (t + 2) * batch)
+        out = k.backward_kernel(*p, *(s[:, now] for s in states), x[:, now], *(s[:, new] for s in states), ys[t],
+                                *rhos, *(v[:, now] for v in saved))
+        rhos = out[:count]
+        if t == steps - 1:
+            deltas = [numpy.empty((numpy.shape(v)[0], steps * batch)) for v in out[count:count + k.n_deltas]]
+        for buffer, v in zip(deltas, out[count:count + k.n_deltas]):
+            buffer[:, now] = v
+        for name, g in zip(k.step_grads, out[count + k.n_deltas:-1]):
+            accumulate(grads[name], g)
+        terms[t] = float(out[-1].sum())
+    if k.after_kernel is not None:  # every sum over t of a stored factor times a stored quantity: one product
+        arrays = after_arrays(k, x, ys, states, saved, deltas)
+        for name, g in zip(k.after_grads, k.after_kernel(*p, *arrays)):
+            accumulate(grads[name], g)
+    return sum(terms), grads
+
+
+def after_arrays(k: Generated, x: numpy.ndarray, ys: numpy.ndarray, states: list, saved: list,
+                 deltas: list) -> list:
+    """The folded arrays the after kernel takes, as ``k.after_args`` names them."""
+    steps, _, batch = ys.shape
+    pick = {"x": lambda i: x, "y": lambda i: fold(ys), "previous": lambda i: states[i][:, :steps * batch],
+            "current": lambda i: states[i][:, batch:], "saved": lambda i: saved[i], "delta": lambda i: deltas[i]}
+    return [pick[kind](i) for kind, i in k.after_args]
+
+
+def accumulate(total: numpy.ndarray, part) -> None:
+    """``total += part``; a part with a column per batch item (a bias's) is summed over its columns first."""
+    if numpy.shape(part) != total.shape:
+        part = numpy.sum(part, axis=1, keepdims=True)
+    total += part
+
+
+#: The functions the standalone module copies, in order.
+FUNCTIONS = (fold, run_forward, total_loss, run_bptt, after_arrays, accumulate)
