@@ -119,7 +119,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     build_mod.writable_folder(args.out, "--out")  # before the work: an unwritable folder fails at once
     res = build_mod.build(Path(args.out), args.section, args.seed, make_pdf=not args.no_pdf, jobs=_jobs(args),
                           cache=_cache(args), progress=display(args.quiet, label="symrnn build"),
-                          formats=args.format)
+                          formats=args.format, make_slides=args.slides)
     return _summary("symrnn build", res, start, lambda r: f"{r.section}/{r.id}")
 
 
@@ -147,7 +147,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
     res = derive_file(args.file, args.out, name=args.name, max_bytes=args.budget.max_bytes, loss=args.loss,
                       n_state=args.n, n_input=args.d, seed=args.seed, jobs=_jobs(args), cache=_cache(args),
                       progress=display(args.quiet, label="symrnn derive"), make_pdf=not args.no_pdf,
-                      quick=args.quick)
+                      quick=args.quick, output=args.output)
     if args.json:
         print(json.dumps(res.report, indent=2, ensure_ascii=False))
         return 0 if res.ok and not res.pdf_failed else 1
@@ -239,8 +239,12 @@ def _add_derive(sub) -> None:
                                        "training code")
     dv.add_argument("file", help="a Markdown or LaTeX file with the cell's equations")
     dv.add_argument("--out", default=str(build_mod.DEFAULT_OUT), help="output folder (default: ./build)")
-    dv.add_argument("--loss", choices=["squared", "cross-entropy"], default="squared",
-                    help="the loss on the output state, summed over t (default: squared error)")
+    dv.add_argument("--loss", choices=["squared", "cross-entropy"], default=None,
+                    help="the loss on the output, summed over t, when the file has no loss equation (default: "
+                    "squared error)")
+    dv.add_argument("--output", default=None, metavar="NAME",
+                    help="the quantity the loss reads (default: the file's loss equation's, else its output layer's, "
+                    "else h, else the last state)")
     dv.add_argument("--name", default=None, help="the cell's name and its files' (default: the file's name)")
     dv.add_argument("--n", type=count(1, 512), default=None, metavar="N",
                     help="state size of the document and the generated code, 1..512 (default: declared, else 2)")
@@ -268,6 +272,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--no-pdf", action="store_true", help="skip the PDF even when latexmk is available")
     b.add_argument("--format", action="append", choices=["html", "md", "tex", "all"],
                    help="which documents to write (repeatable; default all: md, tex with its PDF, html)")
+    b.add_argument("--slides", action="store_true",
+                   help="also write lecture25-slides.tex and its PDF (Beamer: a frame per step, with latexmk)")
     _speed_options(b)
     b.set_defaults(func=cmd_build)
 

@@ -23,7 +23,7 @@ from symrnn.core.progress import Progress
 from symrnn.core.schedule import verify_all
 from symrnn.core.verify import Result
 from symrnn.documents import html as html_page
-from symrnn.documents import render
+from symrnn.documents import render, slides
 from symrnn.lecture25 import SECTIONS
 from symrnn.lecture25 import derivations as build_derivations
 
@@ -192,12 +192,29 @@ def _write_html(ders, results, images: dict[str, bytes], out: Path, name: str, r
                         + (f" ({shown})" if shown else ""))
 
 
+def _write_slides(ders, results, images: dict[str, bytes], out: Path, name: str, res: BuildResult,
+                  make_pdf: bool, cache: ProofCache | None) -> None:
+    """``name-slides.tex`` (Beamer) and, with latexmk, ``name-slides.pdf`` (through the artifacts cache)."""
+    source = slides.beamer(ders, results)
+    write_atomic(out / f"{name}-slides.tex", source)
+    res.files.append(out / f"{name}-slides.tex")
+    if not make_pdf:
+        return
+    made, msg = pdf(source, out, f"{name}-slides", {f"{k}.png": v for k, v in images.items()}, cache)
+    res.messages.append(f"slides: {msg}")
+    res.pdf_failed = res.pdf_failed or (made is None and shutil.which("latexmk") is not None)
+    if made:
+        res.files.append(made)
+
+
 def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: int = 0,
           make_pdf: bool = True, name: str = "lecture25", jobs: int = 1, cache: ProofCache | None = None,
-          progress: Progress | None = None, formats: Sequence[str] | None = None) -> BuildResult:
+          progress: Progress | None = None, formats: Sequence[str] | None = None,
+          make_slides: bool = False) -> BuildResult:
     """Verify the sections and write ``name.md``, ``name.tex``, ``name.pdf`` (with latexmk), ``name.html`` and
     ``report.json``; ``formats`` (``md``, ``tex``, ``html``; default all) limits which documents are written (the
     PDF comes with ``tex``, the figures' PNG files with ``md`` or ``tex``: the HTML page embeds its figures).
+    ``make_slides`` also writes ``name-slides.tex`` and its PDF (Beamer: a frame per step).
 
     ``jobs`` worker processes verify the steps (1: in this process); ``cache`` keeps verdicts between builds."""
     wanted = formats_of(formats)
@@ -225,6 +242,8 @@ def build(out: Path = DEFAULT_OUT, sections: Sequence[str] | None = None, seed: 
         res.pdf_failed = made is None and shutil.which("latexmk") is not None
         if made:
             res.files.append(made)
+    if make_slides:
+        _write_slides(ders, results, images, out, name, res, make_pdf, cache)
     from symrnn.audit import summary
 
     findings = lecture_audit(cache)

@@ -25,6 +25,20 @@ class Assign(Approx):
     """``lhs \\leftarrow rhs``: an update, as in gradient descent."""
 
 
+class Parenthesised(sp.Expr):
+    """A value shown in parentheses, ``\\left(\\frac{1}{2}\\right)``: the lecture's 1 x 1 matrix or factor."""
+
+    is_commutative = True
+
+    def __new__(cls, value):
+        return super().__new__(cls, _sympify(value))
+
+    value = property(lambda self: self.args[0])
+
+    def _lecture_latex(self, printer) -> str:
+        return rf"\left({printer._print(self.value)}\right)"
+
+
 # ---- the RNN section's notation ---------------------------------------------------------------------------------
 
 

@@ -74,6 +74,8 @@ def _canonical(expr, memo: _Meanings):
         var = sp.Symbol("_lambda_")
         (old,) = expr.variables
         return sp.Lambda(var, _canonical(expr.expr.xreplace({old: var}), memo))
+    if isinstance(expr, nt.Parenthesised):  # parentheses are shown, not meant
+        return _canonical(expr.value, memo)
     if isinstance(expr, nt.Rounded):
         return nt.Rounded(sp.Rational(nt.decimal_text(expr.value, expr.places)), expr.places)
     if isinstance(expr, nt.Chain):

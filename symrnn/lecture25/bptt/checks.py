@@ -196,3 +196,24 @@ def numeric(rng: random.Random) -> Outcome:
             return Outcome(False, Evidence.NUMERIC, f"{label}: {res.message}")
         details.append(f"{label}: {res.entries_checked} entries, worst relative error {res.worst_relative_error:.1e}")
     return Outcome(True, Evidence.NUMERIC, "; ".join(details))
+
+
+def feedback_identities() -> list[Identity]:
+    """The example's U = (1/2): a 1 x 1 feedback matrix whose spectral radius is 1/2, and U^k = (1/2)^k."""
+    u = sp.Matrix([[sp.Rational(1, 2)]])
+    radius = max(abs(v) for v in u.eigenvals())
+    return [Identity(radius, sp.Rational(1, 2), label="spectral radius"),
+            *(Identity(u ** k, sp.Matrix([[sp.Rational(1, 2) ** k]]), label=f"U^{k}") for k in (2, 5, 10))]
+
+
+def halving_identities() -> list[Identity]:
+    """With U = (1/2), g linear and no input, the RNN's one step (symrnn's model, evaluated entry by entry) is
+    h_t = (1/2) h_{t-1}, for any h_{t-1} and any W."""
+    from symrnn.ops.functions import identity
+
+    cell = cells.elman(1, 1, f=identity)
+    h = sp.Matrix([[sp.Symbol("h", real=True)]])
+    params = {"U": sp.Matrix([[sp.Rational(1, 2)]]), "W": sp.Matrix([[sp.Symbol("w", real=True)]]),
+              "b": sp.zeros(1, 1)}
+    step = matcalc.explicit(cell.step()["h"], bind(cell, params, {"h": h}, sp.zeros(1, 1)))
+    return [Identity(step, h / 2, simplifier="simplify", label="one step, no input")]

@@ -133,6 +133,19 @@ def _forgetting() -> list[Step]:
     """Exponential forgetting of the state and of the gradient."""
     h0 = nt.Vec("h", 0, 1)
     return [
+        Step("forgetting-feedback", "The example: a feedback matrix of one half",
+             eq(sp.MatrixSymbol("U", 1, 1), nt.Parenthesised(HALF)),
+             "The lecture's example of forgetting: a 1 x 1 feedback matrix (one state). Its only eigenvalue, 1/2, "
+             "is its spectral radius: each multiplication by U halves what it multiplies, so U^k = (1/2)^k.",
+             Instances(checks.feedback_identities, "spectral radius and powers"),
+             lecture=r"the feedback matrix is  $U = \left(\frac{1}{2}\right)$"),
+        Step("forgetting-one-step", "One step halves the state",
+             eq(nt.Vec("h", t, 1), sp.MatMul(nt.Parenthesised(HALF), nt.Vec("h", t - 1, 1), evaluate=False)),
+             "The RNN h_t = g(U h_{t-1} + W x_t) with this U, g linear and no input (x_t = 0, as the lecture's "
+             "example assumes): one step is h_t = (1/2) h_{t-1}, whatever W. Checked on symrnn's model of the "
+             "cell, evaluated entry by entry.",
+             Instances(checks.halving_identities, "the model's step"),
+             lecture=r"so that  $\vec{h}_t = \left(\frac{1}{2}\right)\vec{h}_{t-1}$"),
         Step("forgetting-closed-form", "Exponential forgetting",
              eq(nt.Vec("h", t, 1), sp.Mul(sp.Pow(HALF, t, evaluate=False), h0, evaluate=False)),
              "With U = 1/2, a linear g and no input, each step halves the state: h_0 survives as (1/2)^t h_0. "

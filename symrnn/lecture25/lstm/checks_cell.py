@@ -174,3 +174,29 @@ def survival_check(rng: random.Random) -> Outcome:
                 return fail(Evidence.SYMBOLIC, "the closed form's derivative differs")
     return ok(Evidence.SYMBOLIC, "the recursion differentiated in c_k, gates held fixed, gives the product of the "
                                   "forget gates, for k = 0, 1, 2 and t = k..k+6; so does the closed form")
+
+
+def gate_limit_identities(remember: bool) -> list:
+    """``f_t \\approx 1`` (remember) or ``\\approx 0`` (forget), on the lecture's cell equation (one entry): the
+    sigmoid reaches as close to 1 (or 0) as the weights ask, its derivative of c_t in c_{t-1} is f_t, and at the
+    limit (input gate closed when remembering) c_t is c_{t-1} (kept), or i_t x_t (c_{t-1} gone)."""
+    from symrnn.core.derivation import Identity
+
+    rhs = lstm.computational(lstm.lecture_equations(1)["c"].rhs, {})  # juxtaposition as the elementwise product
+    leaves = {(a.base, a.time): a for a in rhs.atoms(nt.Vec)}
+    c_prev, x, f, i = (sp.Symbol(s, real=True) for s in ("c", "x", "f", "i"))
+    z = sp.Symbol("z", real=True)
+
+    def c_at(fv, iv) -> sp.Expr:
+        vals = {leaves["c", nt.t - 1]: sp.Matrix([[c_prev]]), leaves["x", nt.t]: sp.Matrix([[x]]),
+                leaves["f", nt.t]: sp.Matrix([[fv]]), leaves["i", nt.t]: sp.Matrix([[iv]])}
+        return matcalc.explicit(rhs, vals)[0, 0]
+
+    target, limit = (1, sp.oo) if remember else (0, -sp.oo)
+    out = [Identity(sp.limit(sigmoid(z).rewrite(sp.exp), z, limit), sp.Integer(target), label=f"sigma(z) -> {target}"),
+           Identity(sp.diff(c_at(f, i), c_prev), f, label="dc_t/dc_{t-1} = f_t")]
+    if remember:
+        out.append(Identity(c_at(1, 0), c_prev, label="f_t = 1, i_t = 0: c_t = c_{t-1}"))
+    else:
+        out.append(Identity(c_at(0, i), i * x, label="f_t = 0: c_t = i_t x_t"))
+    return out

@@ -107,8 +107,26 @@ def derivation(seed: int = 0) -> Derivation:
 def _five_equations() -> list[Step]:
     """The lecture's gates, cell and output, as the lecture writes them."""
     lec = lstm.lecture_equations()
-    return [Step(f"lstm-{key}", TITLES[key], lec[key], REASONS[key], checks_cell.equation_check(key, lec[key]),
-                 lecture=LOCATORS[key], lecture_note=NOTES.get(key, "")) for key in ("f", "i", "o", "c", "h")]
+    steps = [Step(f"lstm-{key}", TITLES[key], lec[key], REASONS[key], checks_cell.equation_check(key, lec[key]),
+                  lecture=LOCATORS[key], lecture_note=NOTES.get(key, "")) for key in ("f", "i", "o", "c", "h")]
+    return [*steps[:2], *_the_forget_gate(), *steps[2:]]
+
+
+def _the_forget_gate() -> list[Step]:
+    """The lecture's two claims about f_t: near 1 the cell remembers, near 0 it forgets."""
+    f_t = gate("f", t)
+    return [
+        Step("remember", "To remember, f_t near 1", nt.Approx(f_t, 1),
+             "Since 0 < sigma < 1, the gate is never exactly 1, but the weights can bring it as close as they want. "
+             "The derivative of c_t in c_{t-1} is f_t: near 1, what the cell held passes on almost whole, and with "
+             "the input gate closed c_t is c_{t-1}.",
+             Instances(lambda: checks_cell.gate_limit_identities(True), "sigma's limit and the cell's equation"),
+             lecture="If the LSTM wants to remember what it knows, then it will choose"),
+        Step("forget", "To forget, f_t near 0", nt.Approx(f_t, 0),
+             "Near 0 the gate drops what the cell held: at the limit c_t = i_t x_t, nothing of c_{t-1} is left.",
+             Instances(lambda: checks_cell.gate_limit_identities(False), "sigma's limit and the cell's equation"),
+             lecture="If the LSTM wants to forget what it knows, then it will choose"),
+    ]
 
 
 def _the_cell() -> list[Step]:
