@@ -329,3 +329,14 @@ def test_a_sum_over_an_index_already_bound_inside_it_is_refused_at_once():
         parse(r"\sum_{t=1}^T \left(\vec{o}_t - t\sum_{t=1}^{10^{10}} - \vec{y}_t\right)", backend="none")
     assert time.perf_counter() - start < 5  # a hang guard
     assert parse(r"\sum_{t=1}^T \sum_{i=1}^{N} x_{i,t}", backend="none") is not None  # distinct indices still read
+
+
+@pytest.mark.parametrize("text", [r"(a, b)^2", r"-(a, b)", r"2^{(a, b)}", r"x - (a = b)"])
+def test_a_list_or_relation_used_as_a_number_is_refused_without_sympy_deprecations(text):
+    """SymPy only warns (for now) when a list is raised to a power or negated: the reader refuses it itself."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ParseError):
+            parse(text, backend="none")

@@ -63,6 +63,8 @@ class ArithmeticMixin(ParserCore):
             return nt.Rounded(-value.value, value.places)
         if value.is_Number:
             return -value
+        if not isinstance(value, sp.Expr):  # a list or a relation in brackets has no negative
+            raise self.error(f"a minus sign before {type(value).__name__.lower()} that is not a number or a matrix")
         return sp.Mul(sp.S.NegativeOne, value, evaluate=False)
 
     def combine_sum(self, terms: list, start: Token):

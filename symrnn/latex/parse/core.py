@@ -155,6 +155,8 @@ class ParserCore:
     def power(self, base, exponent, tok: Token, cls: type = sp.Pow):
         """``base ** exponent`` built only once its size is known to be within the limits; ``0^{-1}`` and other
         undefined powers are a :class:`DivisionByZero`."""
+        if cls is sp.Pow and not (isinstance(base, sp.Expr) and isinstance(exponent, sp.Expr)):
+            raise self.error("a power of a list or a relation, or a list or relation as an exponent", tok)
         limit = self.limits.max_result_digits
         estimate = self.magnitudes.power(base, exponent)
         if estimate > limit:
