@@ -83,16 +83,18 @@ def test_every_check_passes_and_the_files_are_written(derived):
     out = work / "out"
     for name in CELLS:
         assert runs[name][0] == 0, name
-        for suffix in (".md", ".tex", "_bptt.py"):
+        for suffix in (".md", ".tex", ".html", "_bptt.py"):
             assert (out / f"{name}{suffix}").stat().st_size > 0
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))  # the last cell derived: the GRU
     assert report["name"] == "gru" and report["passed"] and report["quick"]
     assert report["sizes"] == {"N": 3, "D": 2} and report["states"] == ["h"]
     ids = [c["id"] for c in report["checks"]]
-    assert ids[:5] == ["cell", "loss", "delta", "errors", "rho-h"] and ids[-2:] == ["exact", "code"]
-    assert {f"grad-{p}" for p in report["params"]} == set(ids[5:-2])
+    assert ids[:6] == ["cell", "unrolled", "loss", "delta", "errors", "rho-h"] and ids[-2:] == ["exact", "code"]
+    assert {f"grad-{p}" for p in report["params"]} == set(ids[6:-2])
     assert all(c["passed"] for c in report["checks"])
-    assert {c["evidence"] for c in report["checks"][:-2]} == {"symbolic"}
+    evidence = {c["id"]: c["evidence"] for c in report["checks"]}
+    assert evidence.pop("unrolled") == "exact" and evidence.pop("exact") == "exact"  # at rational points
+    assert set(evidence.values()) == {"symbolic", "numeric"} and evidence["code"] == "numeric"
     md = (out / "gru.md").read_text(encoding="utf-8")
     assert "### 1. The cell as read" in md and r"\vec{z}_{t} = \sigma" in md and "FAILED" not in md
     assert r"\frac{d\mathfrak{L}}{dW_{hn}} = \sum_{t=1}^{T}" in md
@@ -269,9 +271,26 @@ def test_the_package_is_callable_on_a_text_or_a_path(tmp_path):
     cell = tmp_path / "mine.md"
     cell.write_text(r"$$\vec{h}_t = \tanh(U\vec{h}_{t-1} + W\vec{x}_t)$$", encoding="utf-8")
     res = symrnn.derive(cell, out=tmp_path / "a", quick=True, make_pdf=False)
-    assert res.ok and {f.name for f in res.files} == {"mine.md", "mine.tex", "mine_bptt.py", "report.json"}
+    assert res.ok and {f.name for f in res.files} == {"mine.md", "mine.tex", "mine.html", "mine_bptt.py",
+                                                      "report.json"}
     res = symrnn.derive(cell.read_text(encoding="utf-8"), "squared", tmp_path / "b", name="el", quick=True,
                         make_pdf=False)
     report = json.loads((tmp_path / "b" / "report.json").read_text(encoding="utf-8"))
     assert res.ok and report["name"] == "el" and report["passed"]
     assert symrnn.derive.read_cell is not None  # the package's modules stay reachable
+
+
+def test_a_real_browser_draws_the_derived_page(derived, tmp_path):
+    from tests.test_html import _browser, _chromium
+
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no chromium or chromium-browser on PATH (CI installs Debian's chromium)")
+    page = derived[0] / "out" / "gru.html"
+    text = page.read_text(encoding="utf-8")
+    statements = [c["statement"] for c in json.loads((derived[0] / "out" / "report.json").read_text())["checks"]]
+    assert text.count("<math") >= len(statements) and "$$" not in text and "<script" not in text
+    dom = _browser(exe, tmp_path / "profile", "--dump-dom", page.resolve().as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<math") == text.count("<math") and "<merror" not in dom.stdout
+    assert [line for line in dom.stderr.splitlines() if ":CONSOLE" in line] == []

@@ -28,6 +28,7 @@ from symrnn.derive.errors import BadName, UnsupportedConstruct
 from symrnn.derive.shown import cell_text
 from symrnn.derive.steps import derivation
 from symrnn.documents.build import DEFAULT_OUT, pdf, writable_folder, write_atomic
+from symrnn.documents.html import html
 from symrnn.numeric import guard
 from symrnn.ops import Softmax
 
@@ -128,8 +129,11 @@ def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = 
     res = Derived(spec.name, results, messages=notes)
     shown = cell_text(text, n_state=n_state, n_input=n_input, output=output)
     tex_source = document.tex(d, results, shown, source_name)
+    page = html([d], results, text, title=f"The cell {spec.name}: back-propagation through time, derived and "
+                "verified by symrnn", credit=f"{source_name}, as read by symrnn")
     for fname, data in ((f"{spec.name}.md", document.markdown(d, results, shown, source_name)),
-                        (f"{spec.name}.tex", tex_source), (f"{spec.name}_bptt.py", made.source)):
+                        (f"{spec.name}.tex", tex_source), (f"{spec.name}.html", page.text),
+                        (f"{spec.name}_bptt.py", made.source)):
         write_atomic(folder / fname, data)
         res.files.append(folder / fname)
     if make_pdf:

@@ -208,26 +208,29 @@ def _summary(results: Sequence[Result]) -> list[str]:
 
 
 def html(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None,
-         images: Mapping[str, bytes] | None = None) -> Page:
+         images: Mapping[str, bytes] | None = None, *, title: str | None = None, credit: str | None = None) -> Page:
     """The standalone page: title, summary with badges, contents, every step with its check and the lecture's line,
-    notes, figures (``images``: a figure's name to its PNG bytes), and the lecture's differences."""
+    notes, figures (``images``: a figure's name to its PNG bytes), and the lecture's differences.  ``title`` and
+    ``credit`` (default: the lecture's) name another document, such as a cell ``symrnn derive`` read."""
     source = lecture.text() if source is None else source
+    title = TITLE if title is None else title
+    credit = lecture.CREDIT if credit is None else credit
     images = dict(images or {})
     by_id = render.results_by_id(results)
     maths = _Maths()
     differences = _differences(derivations, source)
-    body = ["<header>", f"<h1>{escape(TITLE)}</h1>", f'<p class="source">Source: {escape(lecture.CREDIT)}.</p>',
+    body = ["<header>", f"<h1>{escape(title)}</h1>", f'<p class="source">Source: {escape(credit)}.</p>',
             *_summary(results), "</header>", *_contents(maths, derivations, by_id, bool(differences)), "<main>"]
     for d in derivations:
         body += _section(maths, d, by_id, source, images)
     body += _differences_section(maths, differences)
     body += _fallback_notice(maths.fallbacks)
-    body += ["</main>", "<footer><p>Written by symrnn: every equation above was checked as stated beside it; "
-             "the lecture is quoted under CC-BY 4.0.</p></footer>"]
+    body += ["</main>", "<footer><p>Written by symrnn: every equation above was checked as stated beside it"
+             + ("; the lecture is quoted under CC-BY 4.0" if credit == lecture.CREDIT else "") + ".</p></footer>"]
     head = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{_POLICY}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{escape(TITLE)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>"]
+            f"<title>{escape(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>"]
     return Page("\n".join([*head, *body, "</body>", "</html>", ""]), maths.count, maths.fallbacks)
 
 
