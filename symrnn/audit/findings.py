@@ -15,15 +15,21 @@ UNREAD = "unread"
 
 @dataclass(frozen=True)
 class Finding:
-    """One verdict: the 1-based line, ``ok``/``warning``/``error``, a one-line reason, and what was checked."""
+    """One verdict: the 1-based line, ``ok``/``warning``/``error``, a one-line reason, what was checked, and for a
+    claim found false the correct statement (LaTeX)."""
 
     line: int
     level: str
     message: str
     check: str = "equation"
+    suggestion: str | None = None  # the correct statement, as LaTeX in the document's notation
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The finding as JSON: ``suggestion`` only when there is one."""
+        out = asdict(self)
+        if out["suggestion"] is None:
+            del out["suggestion"]
+        return out
 
 
 def worse(a: str, b: str) -> str:

@@ -36,6 +36,7 @@ class Document:
     interprets_h: bool = False
     explicit_sums: bool = False
     loss: str | None = None
+    cell: Any = None  # the recurrent cell it defines (symrnn.audit.cell_model), else None
 
     def matrix(self, name: str, line: int) -> sp.Matrix | None:
         """The explicit definition of ``name`` in force at ``line`` (the latest one before it, else the first)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +72,9 @@ def _parse(text: str, limits: Limits) -> Span:
 
 def needs_worker(span: Span, worked: bool) -> bool:
     """Whether a span's checks evaluate something (a worked step, a claim, a derivative, an update, a
-    distribution, a sum): those run in a bounded worker; the other checks only look at the expression's form."""
-    if worked:
+    distribution, a sum, a BPTT claim):
+    those run in a bounded worker; the other checks only look at the expression's form."""
+    if worked or looks_like_bptt(span.text):
         return True
     for rel in relations(span.expr) if span.error is None else ():
         if not isinstance(rel, sp.Basic):
@@ -84,6 +86,14 @@ def needs_worker(span: Span, worked: bool) -> bool:
         if rel.atoms(sp.Sum, sp.Product):
             return True
     return False
+
+
+_BPTT = re.compile(r"\\partial|\\nabla|\\delta")
+
+
+def looks_like_bptt(text: str) -> bool:
+    """Whether a span may state a BPTT claim (a derivative, or a named error, in an equation)."""
+    return ("=" in text or r"\approx" in text) and _BPTT.search(text) is not None
 
 
 def relations(expr) -> list:

@@ -12,7 +12,10 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from symrnn import notation as nt
+from symrnn.audit.annotate import SameFile, same_file, write_annotated
 from symrnn.audit.bounded import BUDGET, TOTAL_OPTION, Clock, guarded, one_line
+from symrnn.audit.bptt_claims import check_bptt
+from symrnn.audit.cell_model import find_aliases, parse_claim, read_model
 from symrnn.audit.consistency import check_arity
 from symrnn.audit.derivatives import check_derivative, check_update
 from symrnn.audit.findings import UNREAD, Finding, summary
@@ -22,7 +25,7 @@ from symrnn.audit.numbers import check_claim, check_worked, worked_time
 from symrnn.audit.reading import Span, needs_worker, read, relations
 from symrnn.audit.sizes import check_kinds, check_sizes
 from symrnn.core.budget import DEFAULT, Budget, SizeLimit, check_count, read_text
-from symrnn.latex.parse import ShapeMismatch
+from symrnn.latex.parse import ParseError, ShapeMismatch
 from symrnn.latex.parse.errors import is_defect
 from symrnn.latex.parse.tokens import Limits
 from symrnn.latex.spans import find_spans
@@ -95,20 +98,46 @@ def _check_within(spans: list[Span], source: str, clock: Clock, out: list[Findin
 
 
 def _model(doc: Document) -> Nonlinearity | None:
-    """Fill in the document's definitions; its nonlinearity, or None when it defines none that can be used."""
+    """Fill in the document's definitions and the recurrent cell it defines; its nonlinearity, or None when it
+    defines none that can be used."""
     definitions(doc)
+    doc.cell = _cell(doc.prose)
     try:
         return nonlinearity(doc)
     except (ValueError, TypeError):
         return None
 
 
+def _cell(source: str):
+    """The recurrent cell ``source`` defines (:mod:`.cell_model`), with the errors it names; None when there is
+    none, or it cannot be read (its BPTT claims are then left to the other checks)."""
+    try:
+        model = read_model(source)
+        if hasattr(model, "aliases"):
+            find_aliases(model, source, Limits())
+            return model
+    except (ValueError, TypeError, ArithmeticError, LookupError):
+        pass
+    return None
+
+
 def _span_work(span: Span, doc: Document, g: Nonlinearity | None, history: dict) -> tuple[list[Finding], dict]:
     """One span's findings, and the worked steps' history after it (what a worker sends back)."""
     out: list[Finding] = []
     history = dict(history)
-    _check_span(span, doc, g, out, history)
+    _check_span(_in_notation(span, doc), doc, g, out, history)
     return out, history
+
+
+def _in_notation(span: Span, doc: Document) -> Span:
+    """A span that did not read, read again in the notation of the cell the document defines (plain letters with a
+    time index are vectors there: ``f_t \\odot c_{t-1}``); else the span as it was."""
+    if span.error is None or doc.cell is None:
+        return span
+    try:
+        return Span(span.line, span.text, parse_claim(doc.cell, span.text, Limits()))
+    except ParseError:
+        return span
 
 
 def _skipped(span: Span, history: dict) -> dict:
@@ -121,14 +150,15 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
                 history: dict[int, sp.Matrix]) -> None:
     """Every check of one span; an ``ok`` saying what was read when none had anything to say."""
     before = len(out)
-    if span.error is not None and not span.pieces[1:]:
-        out.append(_unreadable(span))
-        return
     line = span.line
+    claims: list[Finding] = []
+    guarded("bptt", line, claims, check_bptt, span, doc, claims)
     if span.error is not None:
-        guarded("worked example", line, out, check_worked, span, doc, g, out, history)
+        if span.pieces[1:]:
+            guarded("worked example", line, out, check_worked, span, doc, g, out, history)
         if len(out) == before:
             out.append(_unreadable(span))
+        out.extend(claims)
         return
     guarded("worked example", line, out, check_worked, span, doc, g, out, history)
     for rel in relations(span.expr):
@@ -141,8 +171,14 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
         guarded("derivative", line, out, check_derivative, span, rel, doc, g, out)
         guarded("claim", line, out, check_claim, span, rel, doc, g, out, history)
         guarded("kinds", line, out, check_kinds, span, rel, out)
+    if claims:  # read in the document's own notation and checked on its cell: the default reading's doubts go
+        out[before:] = [f for f in out[before:] if not (f.level == "warning" and f.check in _SUPERSEDED)]
+        out.extend(claims)
     if len(out) == before:
         out.append(Finding(span.line, "ok", "read: " + _describe(span.expr), "equation"))
+
+
+_SUPERSEDED = ("derivative", "kinds", "sizes")  #: warnings a BPTT verdict on the same span replaces
 
 
 def _unreadable(span: Span) -> Finding:
@@ -179,21 +215,37 @@ def lecture_findings(budget: Budget = DEFAULT) -> list[Finding]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    """Print the findings (a table, or JSON with ``--json``); exit 1 if any is an error."""
-    findings = audit_file(args.file, getattr(args, "budget", None) or DEFAULT)
+    """Print the findings (a table, or JSON with ``--json``; ``--annotate OUT`` also writes the annotated copy);
+    exit 1 if any is an error, 2 if the copy cannot be written."""
+    budget = getattr(args, "budget", None) or DEFAULT
+    annotate = getattr(args, "annotate", None)
+    if annotate and same_file(args.file, annotate):
+        print(f"symrnn audit: error: --annotate {annotate} names the file being audited; choose another path for "
+              "the annotated copy", file=sys.stderr)
+        return 2
+    findings = audit_file(args.file, budget)
+    if annotate:
+        try:
+            write_annotated(args.file, annotate, read_text(args.file, budget), findings)
+        except (SameFile, SizeLimit, OSError) as exc:
+            print(f"symrnn audit: error: cannot write {annotate}: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
     else:
         for f in findings:
-            print(f"{args.file}:{f.line}: {f.level}: {f.message}")
+            print(f"{args.file}:{f.line}: {f.level}: {f.message}" + (f" Suggested: {f.suggestion}"
+                                                                      if f.suggestion else ""))
         print(summary(findings), file=sys.stderr)
     return 1 if any(f.level == "error" for f in findings) else 0
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``audit FILE.md [--json]`` to an argparse subparsers object."""
+    """Add ``audit FILE.md [--json] [--annotate OUT]`` to an argparse subparsers object."""
     a = subparsers.add_parser("audit", help="check a lecture's equations, sizes, indices and numbers")
     a.add_argument("file", help="a Markdown file with $...$ and $$...$$ math")
     a.add_argument("--json", action="store_true", help="print the findings as JSON")
+    a.add_argument("--annotate", metavar="OUT", default=None,
+                   help="also write a copy of the document with each finding as a blockquote under its line")
     a.set_defaults(func=cmd_audit)
     return a

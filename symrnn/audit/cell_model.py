@@ -1,0 +1,187 @@
+"""The recurrent cell and the loss a document defines, read from its definition spans with
+:func:`symrnn.derive.shown.cell_text` (the reader :func:`symrnn.derive.read_cell` uses), and what a claim about its
+BPTT needs to be read in the document's own notation: the reader's sizes, the vector style, the loss's name and the
+errors the document names (``\\delta_t = \\frac{\\partial L}{\\partial h_t}``).
+
+A definition span defines a quantity at t (``q_t = ...``) and holds no derivative and no ``t+1``; a loss span is
+``L = ...`` against ``y``; a declaration gives sizes.  Nothing is evaluated here and no user text is executed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from symrnn import notation as nt
+from symrnn.derive.equations import bold_accents, notation_for
+from symrnn.derive.errors import CellError
+from symrnn.derive.loss_reading import CROSS_ENTROPY, SQUARED
+from symrnn.latex.parse import Limits, ParseError, Sizes, parse_math
+from symrnn.latex.spans import find_spans
+
+#: ``h_t =``, ``\mathbf{h}_{t} &=``: a span that defines something at t.
+_DEFINES = re.compile(r"_\s*(?:t|\{\s*t\s*\})\s*&?\s*=")
+#: ``L =``, ``\mathcal{L} =``, ``E =``: a loss's left side.
+_LOSS = re.compile(r"^\s*(?:L|E|J|\\math(?:cal|scr)\s*\{\s*[LEJ]\s*\})\s*=.*y", re.S)
+#: What a definition never holds: a derivative, a named error, a later time, an approximation or an update.
+_NOT_DEFINITION = re.compile(r"\\partial|\\nabla|\\frac\s*\{\s*d|\\delta|\\approx|\\leftarrow|t\s*\+\s*1")
+_DECLARATION = re.compile(r"\\in\s*\\mathbb\s*\{\s*R\s*\}")
+_SCRIPT = re.compile(r"\\math(?:cal|scr)\s*\{\s*([A-Za-z])\s*\}")
+_STYLES = (("mathbf", r"\mathbf{"), ("boldsymbol", r"\boldsymbol{"), ("bm", r"\bm{"), ("vec", r"\vec{"))
+MAX_DEFINITIONS = 40  #: a cell has a few equations; a document with more definitions is not read as one
+MAX_SIZE = 6  #: larger declared sizes are checked at N = 2, D = 2 (the claims do not depend on the sizes)
+
+
+@dataclass
+class CellModel:
+    """The cell as written (equations in order, intermediates by name), its loss, and the notation of its text."""
+
+    equations: tuple  # symrnn.derive.shown.Shown, in the order computed
+    states: tuple[str, ...]
+    params: dict[str, tuple[int, int]]
+    n: int
+    m: int
+    loss: str | None  # SQUARED, CROSS_ENTROPY, or None when the document states none
+    output: str  # the quantity the loss reads
+    loss_name: str = "L"
+    style: str = "plain"
+    sizes: Sizes | None = None
+    aliases: dict[str, nt.VecDerivative] = field(default_factory=dict)  # "delta" -> dL/dh_t
+    latex_names: dict[str, str] = field(default_factory=dict)
+    marked: tuple[str, ...] = ()  # the parameters' capital letters the document writes in its vector style
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.equations)
+
+
+@dataclass(frozen=True)
+class NoCell:
+    """Why the document's cell could not be read (None when it defines none)."""
+
+    reason: str | None
+
+
+def _kind(text: str) -> str | None:
+    if _DECLARATION.search(text):
+        return "declaration"
+    if _NOT_DEFINITION.search(text):
+        return None
+    if _LOSS.search(text):
+        return "loss"
+    return "definition" if _DEFINES.search(text) else None
+
+
+def definition_text(source: str) -> tuple[str, list[str]]:
+    """The document's definition, loss and declaration spans, each on its own line as ``$$...$$`` (lines kept), and
+    the bodies of every span (for the reader's notation)."""
+    out: list[str] = []
+    bodies: list[str] = []
+    line = 1
+    for span in find_spans(source):
+        bodies.append(_SCRIPT.sub(r"\1", span.text))
+        if _kind(span.text) is None:
+            continue
+        if span.line > line:
+            out.append("\n" * (span.line - line))
+            line = span.line
+        body = _SCRIPT.sub(r"\1", span.text)
+        out.append(f"$${body}$$ ")
+        line += body.count("\n")
+    return "".join(out), bodies
+
+
+def _style(text: str) -> str:
+    found = [(text.count(mark), name) for name, mark in _STYLES if mark in text]
+    return max(found)[1] if found else "plain"
+
+
+def _loss_from_prose(source: str) -> str | None:
+    low = source.lower()
+    if "cross-entropy" in low or "cross entropy" in low:
+        return CROSS_ENTROPY
+    if "squared error" in low or "squared-error" in low:
+        return SQUARED
+    return None
+
+
+def read_model(source: str) -> CellModel | NoCell:
+    """The cell and loss ``source`` defines; :class:`NoCell` (with the reason) when it defines none that reads."""
+    from symrnn.derive.cell_reading import loss_equation
+    from symrnn.derive.shown import cell_text
+
+    text, bodies = definition_text(source)
+    if not _DEFINES.search(text):
+        return NoCell(None)
+    if text.count("$$") > 2 * MAX_DEFINITIONS:
+        return NoCell(f"more than {MAX_DEFINITIONS} definitions: not read as one recurrent cell")
+    try:
+        loss = loss_equation(text)
+    except (CellError, ValueError, TypeError):
+        loss, text = None, _LOSS_LINE.sub("", text)  # a loss symrnn cannot read: the prose may still name one
+    try:
+        cell = cell_text(text, output=loss.quantity if loss else None)
+    except (CellError, ValueError, TypeError) as exc:
+        return NoCell(f"the cell could not be read: {str(exc).splitlines()[0][:160]}")
+    equations = cell.equations
+    n = int(equations[-1].lhs.shape[0])
+    inputs = [a for e in equations for a in e.rhs.atoms(nt.Vec) if a.base == "x"]
+    m = int(inputs[0].shape[0]) if inputs else 1
+    if n > MAX_SIZE or m > MAX_SIZE:
+        cell = cell_text(_DECLARATION_LINE.sub("", text), n_state=2, n_input=2,
+                         output=loss.quantity if loss else None)
+        equations, n, m = cell.equations, 2, 2
+    params = {str(p.name): (int(p.shape[0]), int(p.shape[1])) for e in equations
+              for p in e.rhs.atoms(sp.MatrixSymbol) if not isinstance(p, nt.Vec)}
+    states = tuple(e.name for e in equations if e.state)
+    output = loss.quantity if loss else ("h" if "h" in states else states[-1])
+    kind = loss.kind if loss else _loss_from_prose(_without_math(source))
+    model = CellModel(equations, states, params, n, m, kind, output, style=_style(source),
+                      sizes=notation_for(bodies), latex_names=dict(cell.latex_names))
+    model.loss_name = _loss_name(text)
+    if model.style != "plain":
+        mark = dict(_STYLES)[model.style]
+        model.marked = tuple(sorted({name.split("_")[0] for name in params if name[:1].isupper()
+                                     and f"{mark}{name[0]}}}" in source}))
+    return model
+
+
+_LOSS_LINE = re.compile(r"\$\$\s*(?:L|E|J)\s*=[^$]*\$\$")
+_DECLARATION_LINE = re.compile(r"\$\$[^$]*\\in\s*\\mathbb\s*\{\s*R\s*\}[^$]*\$\$")
+
+
+def _without_math(source: str) -> str:
+    return re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " ", source, flags=re.S)
+
+
+def _loss_name(text: str) -> str:
+    found = re.search(r"\$\$\s*(L|E|J)\s*=", text)
+    return found.group(1) if found else "L"
+
+
+def claim_text(body: str) -> str:
+    """A span's LaTeX as the claim reader reads it: script letters plain, accented letters marked as vectors."""
+    return bold_accents([_SCRIPT.sub(r"\1", body)])[0]
+
+
+def parse_claim(model: CellModel, body: str, limits: Limits) -> sp.Basic:
+    """A span read in the document's notation (plain letters with a time index are vectors)."""
+    return parse_math(claim_text(body), notation=model.sizes, limits=limits, backend="none").expr
+
+
+def find_aliases(model: CellModel, source: str, limits: Limits) -> None:
+    """The errors the document names: ``\\delta_t = \\frac{\\partial L}{\\partial h_t}`` makes ``delta`` an alias."""
+    for span in find_spans(source):
+        if r"\partial" not in span.text and r"\nabla" not in span.text:
+            continue
+        try:
+            expr = parse_claim(model, span.text, limits)
+        except ParseError:
+            continue
+        for rel in expr if isinstance(expr, tuple) else (expr,):
+            if isinstance(rel, sp.Eq) and isinstance(rel.lhs, nt.Vec) and isinstance(rel.rhs, nt.VecDerivative) \
+                    and rel.lhs.time == nt.t and isinstance(rel.rhs.variable, nt.Vec) \
+                    and rel.rhs.variable.time == nt.t and rel.lhs.base not in model.quantities:
+                model.aliases.setdefault(rel.lhs.base, rel.rhs)

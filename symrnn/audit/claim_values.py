@@ -1,0 +1,166 @@
+"""A side of a BPTT claim, as the reader read it in the document's notation, evaluated on an :class:`Instance` at
+one binding of t: quantities from the forward pass, ``y_t`` and ``x_t`` from the instance, parameters by name, and
+every derivative of the loss (``\\frac{\\partial L}{\\partial h_{t+1}}``, ``\\nabla_W L``, an error the document
+names such as ``\\delta_t``) by the instance's own differentiation, never by the claim.  The walk knows the nodes
+the reader builds for such claims; anything else is :class:`Unknown`, reported as not checked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import mpmath
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from symrnn import notation as nt
+from symrnn.audit.unrolled import DPS, Instance
+from symrnn.autodiff import matcalc
+from symrnn.latex.printer import latex
+
+
+class Unknown(ValueError):
+    """A part of a claim the instance gives no value to (an unknown name, a function of its own)."""
+
+
+class OutOfRange(ValueError):
+    """A quantity at a time the instance does not have (``h_{T+1}``): this binding of t is skipped."""
+
+
+def _time(expr, env: Mapping[sp.Symbol, int]) -> int:
+    value = sp.sympify(expr).xreplace({k: sp.Integer(v) for k, v in env.items()})
+    if not value.is_Integer:
+        raise Unknown(f"the time {latex(expr)}")
+    return int(value)
+
+
+def _number(expr) -> mpmath.mpf:
+    if not expr.is_number:
+        raise Unknown(f"the number {latex(expr)}")
+    return mpmath.mpf(sp.Float(expr, DPS)._mpf_) if not expr.is_Integer else mpmath.mpf(int(expr))
+
+
+def derivative(inst: Instance, node: nt.VecDerivative, env: Mapping[sp.Symbol, int]) -> np.ndarray:
+    """``dL/dq_tau`` (zero past the last step) or ``dL/dW``, computed by the instance."""
+    model = inst.model
+    if not isinstance(node.expr, sp.Symbol) or str(node.expr) != model.loss_name:
+        raise Unknown(f"the derivative of {latex(node.expr)} (the loss is {model.loss_name})")
+    var = node.variable
+    if isinstance(var, sp.MatrixSymbol) and str(var.name) in model.params:
+        return inst.gradient(str(var.name))
+    if isinstance(var, nt.Vec) and var.base in model.quantities:
+        k = _time(var.time, env)
+        if k == inst.T + 1:
+            return np.array([[mpmath.mpf(0)] for _ in range(model.n)], dtype=object)
+        if not 1 <= k <= inst.T:
+            raise OutOfRange(f"{var.base} at {k}")
+        return inst.total(var.base, k)
+    raise Unknown(f"the derivative in {latex(var)}")
+
+
+def _vector(inst: Instance, node: nt.Vec, env: Mapping[sp.Symbol, int]) -> np.ndarray:
+    model, name = inst.model, node.base
+    if name in model.aliases:
+        alias = model.aliases[name]
+        return derivative(inst, alias.xreplace({nt.t: node.time}), env)
+    k = _time(node.time, env)
+    if name in ("x", "y"):
+        if not 1 <= k <= inst.T:
+            raise OutOfRange(f"{name} at {k}")
+        return inst.xs[k - 1] if name == "x" else inst.target(k)
+    if name in model.quantities:
+        if (name, k) not in inst.values:
+            raise OutOfRange(f"{name} at {k}")
+        return inst.values[(name, k)]
+    if name in model.params:
+        return inst.params[name]
+    raise Unknown(f"the quantity {latex(node)}, which the cell does not define")
+
+
+def _function(node: ElementwiseApplyFunction, arg: np.ndarray) -> np.ndarray:
+    leaf = sp.MatrixSymbol("_arg", *arg.shape)
+    return matcalc.evaluate(ElementwiseApplyFunction(node.function, leaf), {leaf: arg}, "mpmath")
+
+
+def _product(values: list) -> object:
+    out = values[0]
+    for v in values[1:]:
+        if isinstance(out, np.ndarray) and isinstance(v, np.ndarray):
+            if out.shape[1] != v.shape[0]:
+                raise ValueError(f"a product of a {out.shape[0]} x {out.shape[1]} and a {v.shape[0]} x "
+                                 f"{v.shape[1]} matrix")
+            out = out @ v
+        else:
+            out = out * v
+    return out
+
+
+def _sum(node, inst: Instance, env: dict) -> object:
+    if isinstance(node, nt.StateSum):
+        var, lo, hi, body = node.index, 1, inst.T, node.expr
+    else:
+        (var, lo_, hi_), body = node.limits[0], node.function
+        lo, hi = (_time(x.xreplace({nt.T: inst.T}), env) for x in (lo_, hi_))
+    if var != nt.t and var in env:
+        raise Unknown(f"a sum over {latex(var)}")
+    return sum((value(body, inst, {**env, var: k}) for k in range(lo, hi + 1)), start=0)
+
+
+def value(node, inst: Instance, env: dict) -> object:  # noqa: C901 - one branch per node the reader builds
+    """``node`` at the binding ``env`` (``{t: 2}``): a NumPy array of mpmath numbers, or a number."""
+    with mpmath.workdps(DPS):
+        if isinstance(node, nt.VecDerivative):
+            return derivative(inst, node, env)
+        if isinstance(node, nt.Vec):
+            return _vector(inst, node, env)
+        if isinstance(node, sp.MatrixSymbol):
+            if str(node.name) in inst.model.params:
+                return inst.params[str(node.name)]
+            raise Unknown(f"the name {latex(node)}, which the cell does not use")
+        if isinstance(node, sp.Indexed) and len(node.indices) == 1:
+            return _vector(inst, nt.Vec(str(node.base.label), node.indices[0], inst.model.n), env)
+        if isinstance(node, (sp.Sum, nt.StateSum)):
+            return _sum(node, inst, env)
+        if isinstance(node, (sp.MatAdd, sp.Add)):
+            return sum((value(a, inst, env) for a in node.args), start=0)
+        if isinstance(node, (sp.MatMul, sp.Mul)):
+            return _product([value(a, inst, env) for a in node.args])
+        if isinstance(node, (sp.HadamardProduct, nt.Juxtaposed)):
+            out = value(node.args[0], inst, env)
+            for a in node.args[1:]:
+                out = out * value(a, inst, env)
+            return out
+        if isinstance(node, sp.HadamardPower) or (isinstance(node, sp.Pow)
+                                                  and not isinstance(node.base, sp.MatrixExpr)):
+            base, exp = value(node.args[0], inst, env), _number(node.args[1])
+            return base ** exp if not isinstance(base, np.ndarray) else np.vectorize(lambda e: e ** exp,
+                                                                                     otypes=[object])(base)
+        if isinstance(node, sp.Transpose):
+            return value(node.arg, inst, env).T
+        if isinstance(node, nt.VecShift):
+            return value(node.vector, inst, env) + _number(node.shift)
+        if isinstance(node, ElementwiseApplyFunction):
+            return _function(node, value(node.expr, inst, env))
+        if isinstance(node, nt.Parenthesised):
+            return value(node.args[0], inst, env)
+        if isinstance(node, (sp.OneMatrix, sp.ZeroMatrix)):
+            fill = mpmath.mpf(1 if isinstance(node, sp.OneMatrix) else 0)
+            return np.full((int(node.shape[0]), int(node.shape[1])), fill, dtype=object)
+        if isinstance(node, sp.Expr) and node.is_number:
+            return _number(node)
+        raise Unknown(latex(node) if isinstance(node, sp.Basic) else type(node).__name__)
+
+
+TOLERANCE = mpmath.mpf("1e-15")  #: relative: the instance's derivatives are good to about 1e-30
+
+
+def close(a, b, tol: mpmath.mpf = TOLERANCE) -> bool:
+    """Two values equal to within the instance's accuracy (relative to their size)."""
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    if a.shape != b.shape:
+        a, b = np.broadcast_arrays(a, b) if a.size == 1 or b.size == 1 else (a, None)
+        if b is None:
+            return False
+    with mpmath.workdps(DPS):
+        scale = 1 + max(abs(x) for x in [*a.flat, *b.flat])
+        return all(abs(x - y) <= tol * scale for x, y in zip(a.flat, b.flat))
