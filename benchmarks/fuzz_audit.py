@@ -1,13 +1,15 @@
 """The audit's long fuzz run: small documents of mutated lecture spans, counting crashes and slow cases.
 
-    python benchmarks/fuzz_audit.py [N] [--seed S] [--seconds X] [--save DIR]   (default: N = 100000, S = 0, X = 10)
+    python benchmarks/fuzz_audit.py [N] [--seed S] [--seconds X] [--save DIR] [--corpus | --cells]
+                                    (default: N = 100000, S = 0, X = 10)
 
 Each case is a document of one to four mutated math spans of the lecture, half the time after the lecture's model
-definitions (:mod:`symrnn.audit.fuzzing`), audited with :func:`symrnn.audit.audit_text` under a budget of X
-seconds per span.  It prints the cases, the crashes (an exception escaping the audit, or a check failing
-unexpectedly: a finding of check ``internal``), the cases over 1 s, the longest case, and the peak memory of this
-process and of the bounded workers (``getrusage`` maxrss).  The exit status is 1 when there is a crash.  Ctrl-C or
-SIGTERM stops it early with the same report for the cases run so far.
+definitions (:mod:`symrnn.audit.fuzzing`; ``--corpus``: other authors' spans too; ``--cells``: instead, whole
+documents that define a cell and state its BPTT, a few spans mutated), audited with
+:func:`symrnn.audit.audit_text` under a budget of X seconds per span.  It prints the cases, the crashes (an
+exception escaping the audit, or a check failing unexpectedly: a finding of check ``internal``), the cases over 1 s,
+the longest case, and the peak memory of this process and of the bounded workers (``getrusage`` maxrss).  The exit
+status is 1 when there is a crash.  Ctrl-C or SIGTERM stops it early with the same report for the cases run so far.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from symrnn.audit.fuzzing import cases, run_case
+from symrnn.audit.fuzzing import cases, cell_cases, run_case
 from symrnn.core.budget import DEFAULT
 
 
@@ -34,6 +36,12 @@ def _corpus_spans() -> list[str]:
 
     folder = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"
     return [s.text for f in sorted(folder.glob("*.md")) for s in find_spans(f.read_text(encoding="utf-8"))]
+
+
+def _cell_documents() -> list[str]:
+    """The documents of tests/data/audit_cells/: notes that define a cell and state its BPTT."""
+    folder = Path(__file__).resolve().parents[1] / "tests" / "data" / "audit_cells"
+    return [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*.md")) if f.name != "SOURCES.md"]
 
 
 def _cpu() -> float:
@@ -51,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", metavar="DIR", help="write each crashing or slow case to DIR as a .md file")
     parser.add_argument("--corpus", action="store_true",
                         help="mutate the spans of tests/data/corpus/ (other authors' notes) too")
+    parser.add_argument("--cells", action="store_true",
+                        help="instead, mutate whole documents of tests/data/audit_cells/ (a cell and its BPTT claims)")
     args = parser.parse_args(argv)
     budget = DEFAULT.override(seconds=args.seconds)
     levels: collections.Counter = collections.Counter()
@@ -60,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     done = heavy = over = 0
     try:
-        for n, text in enumerate(cases(args.n, args.seed, _corpus_spans() if args.corpus else ())):
+        texts = cell_cases(args.n, _cell_documents(), args.seed) if args.cells else \
+            cases(args.n, args.seed, _corpus_spans() if args.corpus else ())
+        for n, text in enumerate(texts):
             cpu0 = _cpu()
             outcome = run_case(text, budget)
             cpu = _cpu() - cpu0

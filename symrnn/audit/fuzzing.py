@@ -68,6 +68,26 @@ def cases(count: int, seed: int = 0, extra: Sequence[str] = ()) -> Iterator[str]
         yield document(rng, corpus, model)
 
 
+def cell_cases(count: int, documents: Sequence[str], seed: int = 0) -> Iterator[str]:
+    """``count`` documents, each one of ``documents`` (notes that define a cell and state its BPTT) with one to
+    three of its math spans mutated, renumbered, dropped or repeated: the audit's cell model and claim checks on
+    nearly-right input."""
+    from symrnn.latex.spans import find_spans
+
+    rng = random.Random(seed)
+    spans = [[s.text for s in find_spans(d)] for d in documents]
+    pool = [s for group in spans for s in group]
+    for _ in range(count):
+        k = rng.randrange(len(documents))
+        text, found = documents[k], spans[k]
+        for span in rng.sample(found, min(len(found), rng.randint(1, 3))):
+            roll = rng.random()
+            new = renumber(rng, span) if roll < 0.25 else "" if roll < 0.35 else span + " " + span if roll < 0.4 \
+                else mutate(rng, span, pool)
+            text = text.replace(span, new, 1)
+        yield text
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How one audit ended: ``"audited"`` or ``"crash"``; the findings' levels; the seconds; a crash's text."""

@@ -1,4 +1,4 @@
-"""Fuzzing the audit, on a fixed budget: about 1,200 small documents with fixed seeds, in under a minute.
+"""Fuzzing the audit, on a fixed budget: about 1,200 small documents with fixed seeds, in about a minute.
 
 Cases are documents of the lecture's own math spans mutated and joined (tokens deleted, duplicated, swapped,
 hostile fragments inserted, numbers changed, spans on several lines or in one paragraph, half the time after the
@@ -74,4 +74,16 @@ def test_mutated_corpus_documents_never_raise_nor_hang():
     extra = [s.text for f in sorted(CORPUS.glob("*.md")) for s in find_spans(f.read_text(encoding="utf-8"))]
     assert len(extra) > 300
     for text in cases(150, seed=11, extra=extra):
+        check(text)
+
+
+def test_mutated_cell_documents_never_raise_nor_hang():
+    """Whole notes that define a cell and state its BPTT (tests/data/audit_cells), a few spans mutated, renumbered,
+    dropped or repeated: the audit's cell model and claim checks on nearly-right input."""
+    from symrnn.audit.fuzzing import cell_cases
+
+    folder = CORPUS.parent / "audit_cells"
+    documents = [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*.md")) if f.name != "SOURCES.md"]
+    assert len(documents) >= 10
+    for text in cell_cases(30, documents, seed=3):
         check(text)
