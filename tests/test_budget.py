@@ -160,3 +160,17 @@ def test_a_parse_is_stopped_inside_work_that_does_not_check_its_deadline(monkeyp
     with pytest.raises(Timeout, match="time limit reached"):
         parse("x + y", limits=Limits(seconds=0.3), backend="none")
     assert time.monotonic() - start < 5
+
+
+def test_an_alarm_that_lands_in_a_finalizer_is_not_printed_and_fires_again(capsys):
+    import gc
+
+    class Slow:
+        def __del__(self):
+            _spin(0.3)  # the alarm fires in here, where Python can only print what is raised
+
+    with pytest.raises(TimeLimit, match="spun"), alarm(0.1, lambda: TimeLimit("spun")):
+        Slow()
+        gc.collect()
+        _spin(30)
+    assert "Exception ignored" not in capsys.readouterr().err

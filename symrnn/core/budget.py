@@ -17,6 +17,7 @@ import os
 import pickle
 import resource
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -113,7 +114,8 @@ def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
     the block ends: a preemptive deadline for in-process work (SymPy's loops) that checks no clock of its own.
 
     Work in C that holds the interpreter (one huge integer power) is not interrupted: such inputs are refused by size
-    before they are computed.  Outside the main thread, or without ``setitimer``, there is no alarm.  An enclosing
+    before they are computed.  An alarm that lands in a finalizer (where Python can only print an exception) is not
+    printed; it fires again.  Outside the main thread, or without ``setitimer``, there is no alarm.  An enclosing
     alarm keeps its own deadline and error: the earlier deadline fires first, and the outer alarm is restored on
     exit.
     """
@@ -121,14 +123,22 @@ def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
         yield
         return
 
+    raised: list[BaseException] = []
+
     def expire(signum, frame):  # noqa: ARG001 - the signal handler's signature
-        raise error()
+        raised.append(error())
+        raise raised[-1]
+
+    def unraisable(info) -> None:  # raised where Python can only print it (a finalizer): the alarm repeats instead
+        if not any(info.exc_value is exc for exc in raised):
+            hook(info)
 
     outer, outer_repeat = signal.getitimer(signal.ITIMER_REAL)
     if outer and outer <= seconds:
         yield  # the enclosing alarm comes first and raises its own error
         return
     started = time.monotonic()
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-6), ALARM_REPEAT)
     try:
@@ -136,6 +146,7 @@ def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = hook
         if outer:
             signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), outer_repeat)
 
