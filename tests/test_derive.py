@@ -294,3 +294,21 @@ def test_a_real_browser_draws_the_derived_page(derived, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count("<math") == text.count("<math") and "<merror" not in dom.stdout
     assert [line for line in dom.stderr.splitlines() if ":CONSOLE" in line] == []
+
+
+def test_the_derived_pdf_has_no_raw_tex_in_its_text(derived):
+    """Every name in the prose (the user's states, parameters) is typeset: the PDF's text shows no ``_``, ``^`` or
+    ``\\`` but in code, the user's own lines quoted as written and the generated module's file name."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None or not (derived[0] / "out" / "gru.pdf").exists():
+        pytest.skip("no pdftotext, or no PDF (latexmk missing)")
+    for name in CELLS:
+        text = subprocess.run(["pdftotext", str(derived[0] / "out" / f"{name}.pdf"), "-"], capture_output=True,
+                              text=True, check=True, timeout=60).stdout
+        quoted = CELLS[name][0]
+        lines = [line.replace(f"{name}_bptt.py", "") for line in text.splitlines()]
+        raw = [line for line in lines if any(c in line for c in "_^\\")
+               and line.split(": ", 1)[-1].strip() not in quoted]
+        assert len(text) > 1000 and raw == [], raw[:5]

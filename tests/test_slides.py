@@ -89,7 +89,7 @@ def test_the_slides_have_a_frame_per_step(built, expected):
     assert text.count(slides.FIGURE + "\n" + r"\begin{frame}") == len(d.figures) >= 1
     assert text.count(r"\begin{frame}") == text.count(r"\end{frame}") == frames
     for n, step in enumerate(d.steps, start=1):
-        assert f"{{{n}. {slides.slide_text(step.title)}}}" in text
+        assert f"{{{n}. {render.tex_text(step.title)}}}" in text
         assert render.breakable(statement_latex(step), slides.SLIDE_WIDTH) in text \
             or statement_latex(step) in text
     assert "Hasegawa-Johnson" in text and "CC-BY 4.0" in text and "Lecture 25: Recurrent Neural Networks" in text
@@ -104,7 +104,7 @@ def test_the_slides_compile_with_one_page_per_frame(built, expected):
     assert _pages(pdf) == frames
     text = _letters(_pdf_text(pdf))
     for step in d.steps:
-        assert _letters(step.title) in text, step.title
+        assert _letters(re.sub(r"\\[A-Za-z]+", "", step.title)) in text, step.title  # maths: its letters
     assert _letters("Hasegawa-Johnson") in text and _letters("CC-BY 4.0") in text
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
 

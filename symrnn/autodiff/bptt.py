@@ -326,7 +326,7 @@ def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int =
                                       [mpmath.mpf(e) for e in steps])
             worst = max(worst, abs(analytic - estimate.value) / max(abs(estimate.value), mpmath.mpf(1)))
     ok = worst < mpmath.mpf(10) ** -50
-    return ok, float(worst), (f"N={cell.n_state}, T={T}: {directions} random directions agree with a "
+    return ok, float(worst), (f"$N = {cell.n_state}$, $T = {T}$: {directions} random directions agree with a "
                               f"50-digit directional derivative (worst relative difference {float(worst):.1e})")
 
 

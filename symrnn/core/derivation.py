@@ -157,7 +157,8 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<$])")
 
 
 def markdown_prose(text: str) -> str:
-    """Prose for Markdown (a notebook's display): its ``$...$`` spans kept as maths, every other character that
-    Markdown or the notebook's maths would read escaped with a backslash."""
-    parts = re.split(r"(\$[^$]+\$)", text)
-    return "".join(p if len(p) > 2 and p[0] == p[-1] == "$" else _MARKDOWN_SPECIAL.sub(r"\\\1", p) for p in parts)
+    """Prose for Markdown (a notebook's display): its ``$...$`` spans kept as maths and its backquoted spans as
+    code, every other character that Markdown or the notebook's maths would read escaped with a backslash."""
+    parts = re.split(r"(\$[^$]+\$|`[^`]+`)", text)
+    return "".join(p if len(p) > 2 and p[0] == p[-1] and p[0] in "$`" else _MARKDOWN_SPECIAL.sub(r"\\\1", p)
+                   for p in parts)

@@ -166,7 +166,7 @@ def cell_identities(spec: Spec) -> Iterator[Identity]:
     vals = bind(cell, params, prev, x)
     for s in cell.states:
         yield Identity(matcalc.explicit(substituted[s], vals), matcalc.explicit(step[s], vals), simplifier="atoms",
-                       trials=2, label=f"{s}_t at N={n}")
+                       trials=2, label=f"${s}_t$ at $N = {n}$")
 
 
 def loss_identities(spec: Spec) -> Iterator[Identity]:
@@ -179,7 +179,7 @@ def loss_identities(spec: Spec) -> Iterator[Identity]:
         yv = nt.entry_vector("y", n, positive=False)
         derived = matcalc.explicit(loss.grad(h, y), {h: hv, y: yv})
         yield Identity(derived, jacobian_row(loss.term(hv, yv), hv), simplifier="atoms", trials=2,
-                       label=f"{loss.name}, N={n}")
+                       label=f"{loss.name}, $N = {n}$")
 
 
 def delta_identities(spec: Spec) -> Iterator[Identity]:
@@ -191,14 +191,14 @@ def delta_identities(spec: Spec) -> Iterator[Identity]:
     run = bptt.run(_derived(spec, cell.n_state), case.params, case.xs, case.ys, case.h0)
     for time, ref in enumerate(bptt.total_state_gradients(cell, loss, case), start=1):
         yield Identity(run.deltas[time - 1][cell.output], ref, simplifier="atoms", trials=1,
-                       label=f"N={cell.n_state}, T={spec.whole_steps}, t={time}")
+                       label=f"$N = {cell.n_state}$, $T = {spec.whole_steps}$, $t = {time}$")
 
 
 def recurrent_identities(spec: Spec, state: str) -> Iterator[Identity]:
     """``rho_{t-1}`` of one state against entry-level differentiation of one step, at each local size."""
     for n in _local_sizes(spec):
         derived, ref = _local(spec, n)[f"rho_{state}"]
-        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"N={n}, rho of {state}")
+        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"$N = {n}$, $\\rho$ of ${state}$")
 
 
 def gradient_identities(spec: Spec, param: str) -> Iterator[Identity]:
@@ -206,7 +206,7 @@ def gradient_identities(spec: Spec, param: str) -> Iterator[Identity]:
     gradient against direct differentiation of the unrolled loss (T = 3)."""
     for n in _local_sizes(spec):
         derived, ref = _local(spec, n)[param]
-        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"one step, N={n}, {param}")
+        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"one step, $N = {n}$, {maths_name(param)}")
     yield whole_identity(spec, param)
 
 
@@ -215,7 +215,8 @@ def whole_identity(spec: Spec, param: str) -> Identity:
     n, whole = _whole(spec)
     derived, direct = whole[param]
     return Identity(derived, direct, simplifier="atoms", trials=1,
-                    label=f"whole gradient, N={n}, T={spec.whole_steps}, dL/d{param}")
+                    label=f"whole gradient, $N = {n}$, $T = {spec.whole_steps}$, "
+                          f"$d\\mathfrak{{L}}/d{maths_name(param)[1:]}")
 
 
 def exact(spec: Spec, rng: random.Random) -> Outcome:
@@ -231,7 +232,7 @@ def numeric(spec: Spec, rng: random.Random) -> Outcome:
     """The standalone module's loss and gradients against central finite differences (float64), and equal to
     :func:`compile_bptt`'s on the same batch (relative 1e-12)."""
     from symrnn.derive import standalone
-    from symrnn.numeric.gradcheck import check_gradients, gradcheck
+    from symrnn.numeric.gradcheck import check_gradients, describe, gradcheck
     from symrnn.numeric.threeway import numeric_case
 
     made = standalone.build(spec)
@@ -243,12 +244,20 @@ def numeric(spec: Spec, rng: random.Random) -> Outcome:
     worst = max([abs(value - want) / max(1.0, abs(want))]
                 + [float(np.max(np.abs(grads[k] - g) / np.maximum(1.0, np.abs(g)))) for k, g in want_grads.items()])
     if worst > 1e-12:
-        return Outcome(False, Evidence.NUMERIC, f"{spec.name}_bptt.py differs from compile_bptt by {worst:.1e}")
+        return Outcome(False, Evidence.NUMERIC, f"`{spec.name}_bptt.py` differs from the training module by "
+                       f"{worst:.1e}")
     res = check_gradients(lambda p: module.loss(p, xs, ys), params, grads, max_entries=200, seed=rng.randint(0, 99))
     if not res.passed:
-        return Outcome(False, Evidence.NUMERIC, f"{spec.name}_bptt.py: {res.message}")
+        return Outcome(False, Evidence.NUMERIC, f"`{spec.name}_bptt.py`: {res.message}")
     also = gradcheck(made.compiled, params, xs, ys, max_entries=50, seed=1)
     return Outcome(also.passed, Evidence.NUMERIC,
-                   f"N={cell.n_state}, D={cell.n_input}, T={NUMERIC_STEPS}, B={NUMERIC_BATCH}: {spec.name}_bptt.py "
-                   f"equals compile_bptt (largest relative difference {worst:.1e}); {res.message}"
-                   + ("" if also.passed else f"; compile_bptt: {also.message}"))
+                   f"$N = {cell.n_state}$, $D = {cell.n_input}$, $T = {NUMERIC_STEPS}$, batch {NUMERIC_BATCH}: "
+                   f"`{spec.name}_bptt.py` equals the training module (largest relative difference {worst:.1e}); "
+                   f"{describe(res)}" + ("" if also.passed else f"; the training module: {also.message}"))
+
+
+def maths_name(param: str) -> str:
+    """A parameter's identifier as inline maths (``W_hr`` as ``$W_{hr}$``), for a check's label."""
+    from symrnn.latex.printer import latex
+
+    return f"${latex(sp.MatrixSymbol(param, 1, 1))}$"

@@ -16,6 +16,7 @@ from symrnn.core.derivation import Computation, Derivation, Instances, Step
 from symrnn.derive import checks, textbook
 from symrnn.derive.checks import Spec
 from symrnn.derive.shown import CellText, cell_text
+from symrnn.latex.printer import latex
 
 t, T = nt.t, nt.T
 LOSS = sp.Symbol(r"\mathfrak{L}")
@@ -32,28 +33,35 @@ def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
     cell = spec.cell()
     text = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output)
     b, r, _ = textbook.forms(spec)
-    intermediates = [e.name for e in text.equations if not e.state]
-    prev = cell.previous(t - 1)
+    intermediates = [_m(e.lhs) for e in text.equations if not e.state]
+    prev, cur = cell.previous(t - 1), cell.current()
     fed = [s for s in cell.states if any(prev[s] in e.rhs.atoms(nt.Vec) for e in text.equations)]
-    intro = (f"The cell {spec.name}, read from {source_name}: states {', '.join(fed)} (the quantities whose value "
-             "at t-1 is used)"
-             + (f", output {', '.join(s for s in cell.states if s not in fed)} (computed at every step, not fed "
-                "back)" if len(fed) < len(cell.states) else "")
+    intro = (f"The cell `{spec.name}`, read from `{source_name}`: states {', '.join(_m(cur[s]) for s in fed)} (the "
+             "quantities whose value at $t-1$ is used)"
+             + (f", output {', '.join(_m(cur[s]) for s in cell.states if s not in fed)} (computed at every step, "
+                "not fed back)" if len(fed) < len(cell.states) else "")
              + (f", intermediates {', '.join(intermediates)}" if intermediates else "")
-             + f", parameters {', '.join(p.name for p in cell.params)}; N = {cell.n_state}, D = {cell.n_input}. "
-             f"Loss: {b.loss.name} of the state {cell.output}, summed over t = 1..T. symrnn derives back-propagation "
-             "through time for it from the operations' rules, checks every step, and writes the training code.")
+             + f", parameters {', '.join(_m(p.symbol) for p in cell.params)}; $N = {cell.n_state}$, "
+             f"$D = {cell.n_input}$. Loss: {b.loss.name} of {_m(cur[cell.output])}, summed over $t = 1, \\dots, T$. "
+             "symrnn derives back-propagation through time for it from the operations' rules, checks every step, "
+             "and writes the training code.")
     steps = [_the_cell(spec, text), _the_unrolled(spec), _the_loss(spec, b), _the_deltas(spec, b), _the_errors(spec, r),
              *(_the_recursion(spec, b, r, s) for s in cell.states),
              *(_the_gradient(spec, b, r, p.name) for p in cell.params), *_the_whole_gradient(spec, b)]
-    return Derivation(spec.name, f"Back-propagation through time for the cell {spec.name}", intro, steps)
+    return Derivation(spec.name, f"Back-propagation through time for the cell `{spec.name}`", intro, steps)
+
+
+def _m(expr) -> str:
+    """``expr`` as inline maths in the prose (the user's names, printed as in the equations)."""
+    return f"${latex(expr)}$"
 
 
 def _the_cell(spec: Spec, text: CellText) -> Step:
-    lines = ", ".join(f"{e.name}_t on line {e.line}" for e in text.equations)
+    lines = ", ".join(f"{_m(e.lhs)} on line {e.line}" for e in text.equations)
     return Step("cell", "The cell as read", tuple(e.equation for e in text.equations),
                 f"The equations, in the order they are computed ({lines}), printed back from what was read. "
-                "Substituting the intermediates gives the one step h_t = F(h_{t-1}, x_t) that is differentiated.",
+                "Substituting the intermediates gives the one step $\\vec{h}_t = F(\\vec{h}_{t-1}, \\vec{x}_t)$ that "
+                "is differentiated.",
                 Instances(lambda: checks.cell_identities(spec),
                           "the equations, intermediates substituted, vs the step differentiated"))
 
@@ -64,7 +72,7 @@ def _the_unrolled(spec: Spec) -> Step:
     return Step("unrolled", f"The network unrolled over {k} steps",
                 (*(_eq(lhs, rhs) for lhs, rhs in textbook.unrolled(spec, k)), _eq(LOSS, ells)),
                 "One copy of the cell per step, sharing the weights: each step reads the states of the step before "
-                "(the initial states at t = 0) and the input of its own; the loss adds one term per step. This "
+                "(the initial states at $t = 0$) and the input of its own; the loss adds one term per step. This "
                 "is the very deep network that back-propagation runs through. Checked: the equations evaluated in "
                 "order give the states the engine's forward pass computes, at every step.",
                 Instances(lambda: textbook.unrolled_identities(spec), "unrolled equations vs the forward pass"))
@@ -74,9 +82,9 @@ def _the_loss(spec: Spec, b: bptt.BPTT) -> Step:
     out = b.cell.current()[b.cell.output]
     return Step("loss", "The loss and its gradient in the output",
                 _eq(nt.VecDerivative(ELL, out, partial=True), b.loss.grad(out, b.target)),
-                f"The loss is {b.loss.name}, ${b.loss.latex}$, with l_t its term at step t; its gradient in "
-                f"{b.cell.output}_t is the error that starts the recursion.",
-                Instances(lambda: checks.loss_identities(spec), "vs entry-level differentiation of l_t"))
+                f"The loss is {b.loss.name}, ${b.loss.latex}$, with $\\ell_t$ its term at step $t$; its gradient in "
+                f"{_m(out)} is the error that starts the recursion.",
+                Instances(lambda: checks.loss_identities(spec), "vs entry-level differentiation of $\\ell_t$"))
 
 
 def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:
@@ -84,14 +92,14 @@ def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:
     return Step("delta", "The total derivative of the loss in each state",
                 tuple(_eq(nt.VecDerivative(LOSS, cur[s]), b.seed[s]) for s in b.cell.states),
                 "A state changes the loss directly at its own step (only the output state does) and through every "
-                "later step; rho_t collects the second part, what reaches the state through step t+1, and "
-                "rho_T = 0. Checked for the output state against direct differentiation of the loss from t on, "
-                "with symbolic weights.",
-                Instances(lambda: checks.delta_identities(spec), "recursion vs direct differentiation, every t"))
+                "later step; $\\vec{\\rho}_t$ collects the second part, what reaches the state through step $t+1$, "
+                "and $\\vec{\\rho}_T = 0$. Checked for the output state against direct differentiation of the loss "
+                "from $t$ on, with symbolic weights.",
+                Instances(lambda: checks.delta_identities(spec), "recursion vs direct differentiation, every $t$"))
 
 
 def _the_errors(spec: Spec, r: readable.Readable) -> Step:
-    pre = [f"{e.quantity.base}_t" for e in r.errors if e.at_preactivation]
+    pre = [_m(e.quantity) for e in r.errors if e.at_preactivation]
     return Step("errors", "The error at each quantity", tuple(e.equation for e in r.errors),
                 "Back-propagation through one step, in the order opposite to the equations: each quantity's error "
                 "is what reaches it from the loss and from every later equation that uses it"
@@ -105,23 +113,25 @@ def _the_errors(spec: Spec, r: readable.Readable) -> Step:
 def _the_recursion(spec: Spec, b: bptt.BPTT, r: readable.Readable, state: str) -> Step:
     rho = b.rho(state, t - 1)
     sizes = ", ".join(map(str, spec.local_sizes))
-    return Step(f"rho-{state}", f"The recursion backwards in time ({state})", _eq(rho, r.recurrent[state]),
-                f"What reaches {state}_{{t-1}} through step t: the transposed Jacobian of one step applied to the "
-                "total derivatives at t, every path through the gates and intermediates included. Proved as printed, "
-                f"one step at entry level (N = {sizes} where the declarations allow); the unrolled network is a "
-                "chain, so induction on T - t extends the step to every T.",
+    state_t = b.cell.current()[state]
+    return Step(f"rho-{state}", f"The recursion backwards in time ({_m(state_t)})", _eq(rho, r.recurrent[state]),
+                f"What reaches {_m(b.cell.previous(t - 1)[state])} through step $t$: the transposed Jacobian of one "
+                "step applied to the total derivatives at $t$, every path through the gates and intermediates "
+                f"included. Proved as printed, one step at entry level ($N = {sizes}$ where the declarations allow); "
+                "the unrolled network is a chain, so induction on $T - t$ extends the step to every $T$.",
                 Instances(lambda: textbook.printed_identities(spec, f"rho_{state}"),
                           "as printed vs entry-level differentiation"))
 
 
 def _the_gradient(spec: Spec, b: bptt.BPTT, r: readable.Readable, name: str) -> Step:
     symbol = b.cell.symbols()[name]
-    return Step(f"grad-{name}", f"The gradient in {name}", _eq(nt.TotalDerivative(LOSS, symbol),
-                                                                sp.Sum(r.grads[name], (t, 1, T))),
-                f"{name} is used at every step; each use adds its contribution, with the states at t-1 held fixed"
+    return Step(f"grad-{name}", f"The gradient in {_m(symbol)}", _eq(nt.TotalDerivative(LOSS, symbol),
+                                                                     sp.Sum(r.grads[name], (t, 1, T))),
+                f"{_m(symbol)} is used at every step; each use adds its contribution, with the states at $t-1$ held "
+                "fixed"
                 + (" (a bias: summed over the batch)" if symbol.shape[1] == 1 else "")
                 + f". Proved as printed, one step at entry level, and the whole sum against direct differentiation "
-                f"of the loss unrolled over T = {spec.whole_steps} steps with symbolic weights.",
+                f"of the loss unrolled over $T = {spec.whole_steps}$ steps with symbolic weights.",
                 Instances(lambda: _gradient_identities(spec, name),
                           "one step as printed and the whole gradient vs direct differentiation"))
 
@@ -137,13 +147,13 @@ def _the_whole_gradient(spec: Spec, b: bptt.BPTT) -> list[Step]:
                                 sp.Symbol(r"\vec{\delta}_{t}"), evaluate=False), (t, 1, T)))
     return [
         Step("exact", "Large sizes, 50 digits", generic,
-             f"At N = {spec.exact_sizes[0]} and T = {spec.exact_sizes[1]} (where the declarations allow) the "
+             f"At $N = {spec.exact_sizes[0]}$ and $T = {spec.exact_sizes[1]}$ (where the declarations allow) the "
              "expressions are too large to expand; the recursion evaluated at a random rational point to 90 digits "
-             "is compared with a central difference of step 1e-35 (error 1e-70) in random directions.",
+             "is compared with a central difference of step $10^{-35}$ (error $10^{-70}$) in random directions.",
              Computation(lambda rng: checks.exact(spec, rng), "BPTT vs 50-digit directional derivatives")),
-        Step("code", f"The generated code, {spec.name}_bptt.py", generic,
-             "The same expressions as NumPy step kernels (compile_bptt's), in a module that imports only NumPy, "
-             "run as a loop over t on a batch: its gradients against central finite differences (float64), and "
-             "equal to compile_bptt's.",
+        Step("code", f"The generated code, `{spec.name}_bptt.py`", generic,
+             "The same expressions as NumPy kernels (the training module's, `symrnn.autodiff.training`), in a "
+             "module that imports only NumPy, run as a loop over $t$ on a batch: its gradients against central "
+             "finite differences (float64), and equal to the training module's.",
              Computation(lambda rng: checks.numeric(spec, rng), "generated code vs finite differences")),
     ]

@@ -17,7 +17,7 @@ from sympy.matrices.expressions import MatrixExpr
 from symrnn import notation as nt
 from symrnn.autodiff import bptt, matcalc, readable
 from symrnn.core.derivation import Identity
-from symrnn.derive.checks import Spec, sized
+from symrnn.derive.checks import Spec, maths_name, sized
 from symrnn.derive.shown import cell_text
 
 
@@ -38,6 +38,11 @@ def _identities(spec: Spec, n: int) -> dict[str, tuple]:
     return {what: (shown, engine, ref) for what, shown, engine, ref in readable.identities(b, r, equations, rng)}
 
 
+def _what(what: str) -> str:
+    """``rho_<state>`` or a parameter's identifier, as maths for a label."""
+    return f"$\\rho$ of ${what[4:]}$" if what.startswith("rho_") else maths_name(what)
+
+
 def _sizes(spec: Spec) -> list[int]:
     return sorted({c.n_state for c in sized(spec, spec.local_sizes)})
 
@@ -46,14 +51,15 @@ def printed_identities(spec: Spec, what: str) -> Iterator[Identity]:
     """``what`` (``rho_<state>`` or a parameter) as printed against entry-level differentiation, at each size."""
     for n in _sizes(spec):
         shown, _engine, ref = _identities(spec, n)[what]
-        yield Identity(shown, ref, simplifier="atoms", trials=2, label=f"N={n}, {what} as printed")
+        yield Identity(shown, ref, simplifier="atoms", trials=2, label=f"$N = {n}$, {_what(what)} as printed")
 
 
 def engine_identities(spec: Spec) -> Iterator[Identity]:
     """Every printed form against the engine's (what the generated code computes), at each size."""
     for n in _sizes(spec):
         for what, (shown, engine, _ref) in _identities(spec, n).items():
-            yield Identity(shown, engine, simplifier="atoms", trials=2, label=f"N={n}, {what}: printed vs engine")
+            yield Identity(shown, engine, simplifier="atoms", trials=2,
+                           label=f"$N = {n}$, {_what(what)}: printed vs engine")
 
 
 UNROLLED_STEPS = 3  #: the steps the document unrolls
@@ -81,4 +87,4 @@ def unrolled_identities(spec: Spec) -> Iterator[Identity]:
             vals[e.lhs.xreplace({nt.t: k})] = matcalc.explicit(e.rhs.xreplace({nt.t: k}), vals)
         for s in b.cell.states:
             yield Identity(vals[nt.Vec(s, k, n)], run.states[k][s], simplifier="atoms", trials=1,
-                           label=f"{s}_{k}, N={n}")
+                           label=f"${s}_{{{k}}}$, $N = {n}$")

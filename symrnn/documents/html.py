@@ -19,12 +19,12 @@ from html import escape
 from symrnn.core.derivation import Derivation, Figure, Step
 from symrnn.core.verify import Result, statement_latex
 from symrnn.documents import render
+from symrnn.latex.printer import latex
 from symrnn.lecture25 import source as lecture
 
 TITLE = "Lecture 25, derived and verified by symrnn"
 _MATHML = "{http://www.w3.org/1998/Math/MathML}"
 _POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-_INLINE_MATH = re.compile(r"(\$[^$]+\$)")
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _ELEMENTS = frozenset("math mrow mi mn mo ms mtext mspace msub msup msubsup munder mover munderover mfrac msqrt "
                       "mroot mstyle mpadded mphantom menclose mtable mtr mtd mlabeledtr mmultiscripts mprescripts "
@@ -91,10 +91,15 @@ class _Maths:
         return f'<div class="equation">{out}</div>' if display else out
 
     def prose(self, text: str, where: str) -> str:
-        """Escaped prose, its ``$...$`` spans as inline MathML."""
-        parts = _INLINE_MATH.split(text)
-        return "".join(self(p[1:-1], where, display=False, what="prose") if len(p) > 2 and p[0] == p[-1] == "$"
-                       else escape(p) for p in parts)
+        """Escaped prose, its ``$...$`` spans as inline MathML and its backquoted spans as ``<code>``."""
+        def part(p: str) -> str:
+            if len(p) > 2 and p[0] == p[-1] == "$":
+                return self(p[1:-1], where, display=False, what="prose")
+            if len(p) > 2 and p[0] == p[-1] == "`":
+                return f"<code>{escape(p[1:-1])}</code>"
+            return escape(p)
+
+        return "".join(part(p) for p in render.PROSE_SPANS.split(text))
 
 
 def anchor(*parts: str) -> str:
@@ -108,10 +113,17 @@ def _badges(r: Result) -> str:
             f'<span class="badge {verdict}">{verdict}</span>')
 
 
+def _displays(maths: _Maths, step: Step, where: str) -> list[str]:
+    """The statement as display maths: a list of relations one per line (a page does not break long lines)."""
+    if isinstance(step.statement, tuple) and not step.latex_override and len(step.statement) > 1:
+        return [maths(latex(part), where) for part in step.statement]
+    return [maths(statement_latex(step), where)]
+
+
 def _step(maths: _Maths, d: Derivation, n: int, step: Step, r: Result, source: str) -> list[str]:
     where = anchor(d.section, step.id)
     out = [f'<article class="step" id="{where}">', f"<h3>{n}. {maths.prose(step.title, where)}</h3>",
-           maths(statement_latex(step), where), f'<p class="reason">{maths.prose(step.reason, where)}</p>',
+           *_displays(maths, step, where), f'<p class="reason">{maths.prose(step.reason, where)}</p>',
            f'<p class="check">{_badges(r)} <span class="detail">Check: {maths.prose(r.detail, where)}</span></p>']
     cmp = render.comparison(step, source)
     if cmp is not None and cmp.matches:
@@ -162,7 +174,8 @@ def _contents(maths: _Maths, derivations: Sequence[Derivation], by_id, differs: 
         for step in d.steps:
             r = by_id[(d.section, step.id)]
             mark = "" if r.passed else ' <span class="badge failed">failed</span>'
-            out.append(f'<li><a href="#{anchor(d.section, step.id)}">{escape(step.title)}</a>{mark}</li>')
+            title = maths.prose(step.title, d.section)
+            out.append(f'<li><a href="#{anchor(d.section, step.id)}">{title}</a>{mark}</li>')
         out += ["</ol>", "</li>"]
     if differs:
         out.append('<li><a href="#differences">Where the lecture differs</a></li>')
@@ -177,7 +190,7 @@ def _differences_section(maths: _Maths, differences) -> list[str]:
            "<p>Each line of the lecture that symrnn writes differently, and why.</p>", "<ul>"]
     for d, step, cmp in differences:
         where = anchor(d.section, step.id)
-        out.append(f'<li><a href="#{where}">{escape(d.section)}: {escape(step.title)}</a> (lecture, line '
+        out.append(f'<li><a href="#{where}">{escape(d.section)}: {maths.prose(step.title, where)}</a> (lecture, line '
                    f"{cmp.line}): {maths.prose(cmp.note or 'not explained', where)}</li>")
     out += ["</ul>", "</section>"]
     return out

@@ -81,11 +81,21 @@ def _tex_char(c: str) -> str:
     return c if ord(c) < 128 or c.isalpha() and ord(c) < 0x250 else f"[U+{ord(c):04X}]"
 
 
+#: prose markup: a ``$...$`` span is inline maths, a ``\`...\``` span is code; everything else is text
+PROSE_SPANS = re.compile(r"(\$[^$]+\$|`[^`]+`)")
+
+
 def tex_text(text: str) -> str:
-    """Escape prose for LaTeX, keeping ``$...$`` spans as math; known Unicode math symbols become LaTeX."""
-    parts = re.split(r"(\$[^$]+\$)", text)
-    return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1
-                   else "".join(_tex_char(c) for c in p) for p in parts)
+    """Escape prose for LaTeX, keeping ``$...$`` spans as math and setting a backquoted span as code
+    (``\\texttt``); known Unicode math symbols become LaTeX."""
+    def part(p: str) -> str:
+        if len(p) > 2 and p[0] == p[-1] == "$":
+            return p
+        if len(p) > 2 and p[0] == p[-1] == "`":
+            return r"\texttt{" + "".join(_tex_char(c) for c in p[1:-1]) + "}"
+        return "".join(_tex_char(c) for c in p)
+
+    return "".join(part(p) for p in PROSE_SPANS.split(text))
 
 
 #: after amsmath: matrices of up to 64 columns (amsmath stops at 10), and ``\fitmath{width}{height}{math}``: a

@@ -10,7 +10,6 @@ is shrunk to fit (Beamer's ``shrink``), so nothing runs off a slide.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
@@ -42,17 +41,6 @@ _PREAMBLE = [r"\documentclass[11pt,aspectratio=169]{beamer}", r"\usepackage{amsm
                for k, (fg, bg) in _COLOURS.items()),
              r"\newcommand{\badge}[2]{\colorbox{#1-bg}{\textcolor{#1}{\strut\footnotesize\textbf{#2}}}}",
              *render.MATH_PREAMBLE]
-_SUBSCRIPTED = re.compile(r"(?<![A-Za-z0-9\\])([A-Za-z])_(\{[^{}$]*\}|[A-Za-z0-9]+)(?![A-Za-z0-9])")
-
-
-def slide_text(text: str) -> str:
-    """Prose for a slide: a one-letter name with a subscript (``h_t``, ``Y_{t-1}``) set as maths, the rest escaped
-    (:func:`symrnn.documents.render.tex_text`)."""
-    parts = re.split(r"(\$[^$]+\$)", text)
-    return render.tex_text("".join(p if len(p) > 2 and p[0] == p[-1] == "$" else _SUBSCRIPTED.sub(r"$\1_\2$", p)
-                                   for p in parts))
-
-
 def _equation(math: str, share: float, broken: bool = True) -> list[str]:
     """A display in ``share`` of the frame's height: broken where that needs less scaling, scaled to fit."""
     shown = render.fitted(math, SLIDE_WIDTH, SLIDE_LINES * share) if broken else math
@@ -75,41 +63,42 @@ def _failures_frame(results: Sequence[Result]) -> list[str]:
     failed = [r for r in results if not r.passed]
     if not failed:
         return []
-    items = [rf"\item \texttt{{{render.tex_text(r.section + '/' + r.id)}}}: {slide_text(r.detail)}" for r in failed]
+    items = [rf"\item \texttt{{{render.tex_text(r.section + '/' + r.id)}}}: {render.tex_text(r.detail)}"
+             for r in failed]
     return [r"\begin{frame}[t,shrink]{Failed checks}", r"\begin{itemize}", *items, r"\end{itemize}",
             r"\end{frame}", ""]
 
 
 def _section_frame(d: Derivation) -> list[str]:
     return [SECTION, rf"\section{{{render.tex_text(d.title)}}}",
-            rf"\begin{{frame}}[t,shrink]{{{slide_text(d.title)}}}", rf"\framesubtitle{{{len(d.steps)} steps}}",
-            r"\small", slide_text(d.intro), r"\end{frame}", ""]
+            rf"\begin{{frame}}[t,shrink]{{{render.tex_text(d.title)}}}", rf"\framesubtitle{{{len(d.steps)} steps}}",
+            r"\small", render.tex_text(d.intro), r"\end{frame}", ""]
 
 
 def _step_frame(d: Derivation, n: int, step: Step, r: Result) -> list[str]:
-    return [STEP, rf"\begin{{frame}}[t,shrink]{{{n}. {slide_text(step.title)}}}",
-            rf"\framesubtitle{{{slide_text(d.title)}}}", *_equation(statement_latex(step), 0.5),
-            r"{\small " + slide_text(step.reason) + r"\par}", r"\vfill",
-            r"{\scriptsize " + _badges(r) + r"\quad Check: " + slide_text(r.detail) + r"\par}", r"\end{frame}", ""]
+    return [STEP, rf"\begin{{frame}}[t,shrink]{{{n}. {render.tex_text(step.title)}}}",
+            rf"\framesubtitle{{{render.tex_text(d.title)}}}", *_equation(statement_latex(step), 0.5),
+            r"{\small " + render.tex_text(step.reason) + r"\par}", r"\vfill",
+            r"{\scriptsize " + _badges(r) + r"\quad Check: " + render.tex_text(r.detail) + r"\par}", r"\end{frame}", ""]
 
 
 def _difference_frame(d: Derivation, n: int, step: Step, cmp: lecture.Comparison) -> list[str]:
-    return [DIFFERENCE, rf"\begin{{frame}}[t,shrink]{{{n}. {slide_text(step.title)}}}",
+    return [DIFFERENCE, rf"\begin{{frame}}[t,shrink]{{{n}. {render.tex_text(step.title)}}}",
             rf"\framesubtitle{{Where the lecture differs (lecture, line {cmp.line})}}",
             r"{\small symrnn writes, and checks:\par}", *_equation(statement_latex(step), 0.3),
             r"{\small the lecture writes:\par}", *_equation(cmp.lecture, 0.3, broken=False),
-            r"{\small Difference: " + slide_text(cmp.note or "not explained") + r"\par}", r"\end{frame}", ""]
+            r"{\small Difference: " + render.tex_text(cmp.note or "not explained") + r"\par}", r"\end{frame}", ""]
 
 
 def _note_frame(d: Derivation, note: str) -> list[str]:
-    return [NOTE, r"\begin{frame}[t,shrink]{Note}", rf"\framesubtitle{{{slide_text(d.title)}}}",
-            r"\small", slide_text(note), r"\end{frame}", ""]
+    return [NOTE, r"\begin{frame}[t,shrink]{Note}", rf"\framesubtitle{{{render.tex_text(d.title)}}}",
+            r"\small", render.tex_text(note), r"\end{frame}", ""]
 
 
 def _figure_frame(d: Derivation, fig: Figure) -> list[str]:
-    return [FIGURE, rf"\begin{{frame}}[t,shrink]{{Figure: {slide_text(d.title)}}}", r"\centering",
+    return [FIGURE, rf"\begin{{frame}}[t,shrink]{{Figure: {render.tex_text(d.title)}}}", r"\centering",
             rf"\includegraphics[width=\linewidth,height=0.62\textheight,keepaspectratio]{{{fig.name}.png}}\par",
-            r"\vspace{0.4em}{\scriptsize " + slide_text(fig.caption) + r"\par}", r"\end{frame}", ""]
+            r"\vspace{0.4em}{\scriptsize " + render.tex_text(fig.caption) + r"\par}", r"\end{frame}", ""]
 
 
 def beamer(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None) -> str:

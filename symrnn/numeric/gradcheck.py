@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 from symrnn.autodiff.training import Compiled
 from symrnn.numeric.finite_difference import FLOAT64_STEPS, partial
@@ -61,6 +62,19 @@ class GradcheckResult:
     failures: tuple[EntryCheck, ...] = ()
     worst: EntryCheck | None = None
     unresolved: int = 0  # entries whose finite difference is less certain than atol + rtol |numeric|
+
+
+def describe(result: GradcheckResult) -> str:
+    """A gradient check's outcome for a document, its worst entry as maths (``U_f[0,3]`` as ``$U_{f}[0,3]$``,
+    NumPy's 0-based indices); a failure's own message as it is."""
+    if not result.passed or result.worst is None:
+        return result.message
+    from symrnn.latex.printer import latex  # a document's wording: loaded only when one is written
+
+    name, _, index = result.worst.entry.partition("[")
+    return (f"gradient check passed on {result.entries_checked} of {result.entries_total} entries (float64 central "
+            f"differences, the tolerances of `torch.autograd.gradcheck`); worst relative error "
+            f"{result.worst_relative_error:.2e} at ${latex(sp.Symbol(name))}[{index}$")
 
 
 def _entry_name(name: str, index: tuple[int, ...]) -> str:

@@ -44,6 +44,6 @@ def spot_check(diffs: Sequence[sp.Expr], trials: int, sampler, rng) -> tuple[boo
             zero = value_is_zero(d.xreplace(point))
             if zero is not True:
                 what = "does not evaluate to a number" if zero is None else "is not zero"
-                shown = ", ".join(f"{s}={v}" for s, v in list(point.items())[:6])
+                shown = ", ".join(f"${sp.latex(s)} = {v}$" for s, v in list(point.items())[:6])
                 return False, f"entry {idx + 1}: difference {what} at trial {n + 1} ({shown})"
     return True, f"equal at {trials} random rational points"

@@ -17,6 +17,7 @@ from symrnn import notation as nt
 from symrnn.autodiff import bptt, matcalc
 from symrnn.autodiff.scalar_reverse import gradient, jacobian_row
 from symrnn.core.derivation import Evidence, Identity, Outcome
+from symrnn.latex.printer import latex
 from symrnn.models import cells, losses, pos_tagging
 from symrnn.numeric.binding import bind
 from symrnn.numeric.threeway import numeric_case
@@ -24,9 +25,15 @@ from symrnn.numeric.threeway import numeric_case
 t = nt.t
 
 
+def _d_loss(name: str) -> str:
+    """``dL/dU`` for a parameter's name, as inline maths."""
+    return rf"$d\mathfrak{{L}}/d{latex(sp.Symbol(name))}$"
+
+
 def subjects() -> list[tuple[str, Callable[[int], cells.Cell], losses.Loss]]:
     """The cells and losses every general claim is checked on: the lecture's RNN, an Elman cell, a GRU."""
-    return [("lecture RNN, softmax(xi - 1), cross-entropy", lambda n: cells.rnn(n, n + 1), losses.cross_entropy()),
+    return [(r"lecture RNN, $\operatorname{softmax}(\vec{\xi} - 1)$, cross-entropy", lambda n: cells.rnn(n, n + 1),
+             losses.cross_entropy()),
             ("RNN with tanh, squared error", lambda n: cells.rnn(n, n, "tanh"), losses.squared_error()),
             ("Elman cell, squared error", lambda n: cells.elman(n, 2), losses.squared_error()),
             ("GRU, squared error", lambda n: cells.gru(n, 2), losses.squared_error())]
@@ -46,7 +53,7 @@ def local(seed: int) -> Iterator[Identity]:
         for n in (2, 4, 8):
             b = bptt.derive(make(n), loss)
             for what, derived, ref in bptt.local_identities(b, rng):
-                yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"{label}, N={n}, {what}")
+                yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"{label}, $N = {n}$, {what}")
 
 
 def whole(seed: int) -> Iterator[Identity]:
@@ -59,7 +66,8 @@ def whole(seed: int) -> Iterator[Identity]:
             cell = make(n)
             case = bptt.random_case(cell, loss, 3, rng, symbolic=True)
             for name, derived, direct in bptt.whole_identities(bptt.derive(cell, loss), case):
-                yield Identity(derived, direct, simplifier="atoms", trials=1, label=f"{label}, N={n}, T=3, dL/d{name}")
+                yield Identity(derived, direct, simplifier="atoms", trials=1,
+                               label=f"{label}, $N = {n}$, $T = 3$, {_d_loss(name)}")
 
 
 def total_state(seed: int) -> Iterator[Identity]:
@@ -71,7 +79,7 @@ def total_state(seed: int) -> Iterator[Identity]:
         run = bptt.run(bptt.derive(cell, loss), case.params, case.xs, case.ys, case.h0)
         for time, ref in enumerate(bptt.total_state_gradients(cell, loss, case), start=1):
             yield Identity(run.deltas[time - 1][cell.output], ref, simplifier="atoms", trials=1,
-                           label=f"{label}, N=2, T=3, t={time}")
+                           label=f"{label}, $N = 2$, $T = 3$, $t = {time}$")
 
 
 def lecture_u_formula(seed: int, corrected: bool) -> tuple[sp.Matrix, sp.Matrix]:
@@ -123,7 +131,7 @@ def deep_network(seed: int) -> Iterator[Identity]:
             layered = sp.Matrix([[sp.Add(*[direct[copies[layer][name][r, c]] for layer in range(3)])
                                   .xreplace(shared) for c in range(m.cols)] for r in range(m.rows)])
             yield Identity(run.grads[name], layered, simplifier="atoms", trials=1,
-                           label=f"{label}, T=3, dL/d{name}")
+                           label=f"{label}, $T = 3$, {_d_loss(name)}")
 
 
 def jacobian_identity(n: int, steps: int) -> Identity:
@@ -138,7 +146,7 @@ def jacobian_identity(n: int, steps: int) -> Identity:
     for time in range(1, steps + 1):
         state = bptt.forward_states(cell, step, case, state, time)
     return Identity(state["h"].jacobian(h0), case.params["U"] ** steps, simplifier="expand",
-                    label=f"N={n}, t={steps}")
+                    label=f"$N = {n}$, $t = {steps}$")
 
 
 # ---- computations ----------------------------------------------------------------------------------------------------
@@ -165,8 +173,9 @@ def gradient_descent(rng: random.Random) -> Outcome:
         slope = -sum((g * g).sum() for g in before.grads.values())
     ok = after < before.loss
     return Outcome(ok, Evidence.EXACT, f"\"John hit the ball\" tagged Noun Verb Det Noun: loss "
-                                       f"{mpmath.nstr(before.loss, 6)} -> {mpmath.nstr(after, 6)} after one step with "
-                                       f"eta = 1 (directional slope {mpmath.nstr(slope, 6)}; 50-digit arithmetic)")
+                                       f"{mpmath.nstr(before.loss, 6)} $\\to$ {mpmath.nstr(after, 6)} after one step "
+                                       f"with $\\eta = 1$ (directional slope {mpmath.nstr(slope, 6)}; 50-digit "
+                                       "arithmetic)")
 
 
 def exact(rng: random.Random) -> Outcome:
@@ -203,7 +212,7 @@ def feedback_identities() -> list[Identity]:
     u = sp.Matrix([[sp.Rational(1, 2)]])
     radius = max(abs(v) for v in u.eigenvals())
     return [Identity(radius, sp.Rational(1, 2), label="spectral radius"),
-            *(Identity(u ** k, sp.Matrix([[sp.Rational(1, 2) ** k]]), label=f"U^{k}") for k in (2, 5, 10))]
+            *(Identity(u ** k, sp.Matrix([[sp.Rational(1, 2) ** k]]), label=f"$U^{{{k}}}$") for k in (2, 5, 10))]
 
 
 def halving_identities() -> list[Identity]:

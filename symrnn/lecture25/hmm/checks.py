@@ -50,7 +50,8 @@ def instances(lhs: sp.Basic, rhs: sp.Basic, bindings: Callable[[Case], Iterable[
             for b in bindings(case):
                 ys = b.pop("ys", None)
                 ctx = replace(base, ys=ys).bind(**b)
-                label = f"{case.label}, " + ", ".join(f"{n}={v}" for n, v in b.items()) + (f", y={ys}" if ys else "")
+                label = (f"{case.label}, " + ", ".join(f"${n} = {v}$" for n, v in b.items())
+                         + (f", $y = {ys}$" if ys else ""))
                 yield Identity(bayesnet.evaluate(lhs, ctx), bayesnet.evaluate(rhs, ctx), simplifier, label=label)
     return Instances(build, description)
 
@@ -112,7 +113,7 @@ def viterbi_vs_brute_force(rng: random.Random) -> Outcome:
             optimal = [y for y in paths(model.N, T_) if joint(model, y, xs) == best]
             expect = min(optimal, key=lambda y: tuple(reversed(y)))  # the stated tie rule
             if got.path != expect or got.probability != best:
-                return fail(Evidence.EXACT, f"N={model.N}, x={xs}: Viterbi {got.path} "
+                return fail(Evidence.EXACT, f"$N = {model.N}$, $x = {xs}$: Viterbi {got.path} "
                                             f"({got.probability}), brute force {expect} ({best})")
             runs += 1
     return ok(Evidence.EXACT, f"{runs} sequences on 10 rational models (one all ties): path and "
@@ -139,8 +140,10 @@ def stable_forward(rng: random.Random) -> Outcome:
         log_forward.forward_linear((U, W, pi), xs)
         return fail(Evidence.NUMERIC, "the linear forward did not report its underflow")
     except log_forward.UnderflowError as exc:
-        said = str(exc)
+        said = (f"float64 underflow in the linear-domain forward at step $t = {exc.step}$: "
+                f"$h_{{{exc.state},{exc.step}}} = {exc.value:.3g}$ is below the smallest normal float64 "
+                f"({np.finfo(float).tiny:.3g}) although the probability is positive; the log domain is needed")
     if not np.isfinite(ll):
         return fail(Evidence.NUMERIC, f"log-likelihood {ll} is not finite")
-    return ok(Evidence.NUMERIC, f"max relative error {worst:.1e} vs exact; N=16, T=100,000: "
-                                f"ln P = {ll:.6g}; linear domain: {said}")
+    return ok(Evidence.NUMERIC, f"max relative error {worst:.1e} vs exact; $N = 16$, $T = 100{{,}}000$: "
+                                rf"$\ln P = {ll:.6g}$; linear domain: {said}")

@@ -79,7 +79,7 @@ def one_step(which: str, sizes=(2, 3), engine_sizes=(2, 3)) -> Callable[[], Iter
             for what, derived, ref in bptt.local_identities(b, random.Random(n)):
                 if what in wanted(b):
                     yield Identity(derived, ref, simplifier="atoms", trials=1,
-                                   label=f"N={n}, engine {what} = entry-level sp.diff")
+                                   label=f"$N = {n}$, engine {what} = entry-level `sp.diff`")
         for n in sizes:
             b = bptt.derive(lstm.lecture_lstm(n), SQUARED)
             defs, values = engine_mapping(b), entry_values(b)
@@ -92,7 +92,7 @@ def one_step(which: str, sizes=(2, 3), engine_sizes=(2, 3)) -> Callable[[], Iter
             for label, derived, shown in pairs:
                 yield Identity(matcalc.explicit(derived, values),
                                matcalc.explicit(lstm.computational(shown, defs), values), simplifier="atoms",
-                               trials=1, label=f"N={n}, {label}: displayed = engine")
+                               trials=1, label=f"$N = {n}$, {label}: displayed = engine")
     return build
 
 
@@ -100,13 +100,13 @@ def standard_one_step() -> Iterator[Identity]:
     """The standard cell's engine step against entry-level sp.diff, and the displayed dL/dc_t one step back."""
     b = bptt.derive(lstm.standard_lstm(2, 2), SQUARED)
     for what, derived, ref in bptt.local_identities(b, random.Random(0)):
-        yield Identity(derived, ref, simplifier="atoms", trials=1, label=f"N=2, D=2, engine {what}")
+        yield Identity(derived, ref, simplifier="atoms", trials=1, label=f"$N = 2$, $D = 2$, engine {what}")
     # the displayed dL/dc_t, one step back: the part through step t is f_t dL/dc_t
     defs, values = engine_mapping(b), entry_values(b)
     shown = odot(gate("f", t, 2), dL(vec("c", t, 2)))
     yield Identity(matcalc.explicit(b.recurrent["c"], values),
                    matcalc.explicit(lstm.computational(shown, defs), values), simplifier="atoms", trials=1,
-                   label="N=2, D=2, rho_c: displayed = engine")
+                   label=r"$N = 2$, $D = 2$, $\vec{\rho}_c$: displayed = engine")
 
 
 # ---- the whole sequence ----------------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def whole_gradient(seed: int, kind: str, n: int = 2, steps: int = 2) -> Iterator
         if name.startswith(kind):
             direct = sp.Matrix(mat.rows, mat.cols, lambda r, c, mat=mat: sp.diff(total, mat[r, c]))
             yield Identity(run.grads[name], direct, simplifier="atoms", trials=1,
-                           label=f"N={n}, T={steps}, dL/d{name} = sp.diff of the unrolled loss")
+                           label=f"$N = {n}$, $T = {steps}$, ${name}$: `sp.diff` of the unrolled loss")
 
 
 def state_errors(seed: int, n: int = 2, steps: int = 2) -> Iterator[Identity]:
@@ -167,9 +167,10 @@ def state_errors(seed: int, n: int = 2, steps: int = 2) -> Iterator[Identity]:
         values = bind(cell, case.params, run.states[time - 1], case.xs[time - 1])
         o = matcalc.explicit(o_gate, values)
         delta = run.deltas[time - 1]
-        yield Identity(delta["h"], d_h, simplifier="atoms", trials=1, label=f"N={n}, T={steps}, dL/dh_{time}")
+        yield Identity(delta["h"], d_h, simplifier="atoms", trials=1,
+                       label=rf"$N = {n}$, $T = {steps}$, $d\mathfrak{{L}}/d\vec{{h}}_{time}$")
         yield Identity(o.multiply_elementwise(delta["h"]) + delta["c"], d_c, simplifier="atoms", trials=1,
-                       label=f"N={n}, T={steps}, dL/dc_{time}")
+                       label=rf"$N = {n}$, $T = {steps}$, $d\mathfrak{{L}}/d\vec{{c}}_{time}$")
 
 
 def exact(specs: Sequence[tuple[Cell, int]]) -> Callable[[random.Random], Outcome]:
@@ -178,7 +179,7 @@ def exact(specs: Sequence[tuple[Cell, int]]) -> Callable[[random.Random], Outcom
         details = []
         for cell, steps in specs:
             agreed, _worst, msg = bptt.exact_check(cell, SQUARED, steps, seed=rng.randint(0, 10**6))
-            details.append(f"{cell.name}: {msg}")
+            details.append(f"{cell_name(cell)}: {msg}")
             if not agreed:
                 return fail(Evidence.EXACT, "; ".join(details))
         return ok(Evidence.EXACT, "; ".join(details))
@@ -196,8 +197,15 @@ def numeric(rng: random.Random) -> Outcome:
         ys = nrng.normal(size=(steps, int(cell.n_state), 3))
         h0 = {s: 0.5 * nrng.normal(size=(int(cell.n_state), 3)) for s in cell.states}
         result = gradcheck.gradcheck(compiled, params, xs, ys, h0, max_entries=60, seed=rng.randint(0, 999))
-        details.append(f"{cell.name} (N=4, T={steps}, batch 3): {result.message}")
+        details.append(f"{cell_name(cell)} ($N = 4$, $T = {steps}$, batch 3): {gradcheck.describe(result)}")
         if not result.passed:
             return fail(Evidence.NUMERIC, "; ".join(details))
-    return ok(Evidence.NUMERIC, "generated NumPy code (symrnn.autodiff.training.compile_bptt) against "
-                                 "symrnn.numeric.gradcheck: " + "; ".join(details))
+    return ok(Evidence.NUMERIC, "generated NumPy code (the training module's compiled BPTT) against "
+                                 "`symrnn.numeric.gradcheck`: " + "; ".join(details))
+
+
+def cell_name(cell: Cell) -> str:
+    """A cell's name for the document: the lecture's or the standard LSTM, else its name as code."""
+    return {"lecture_lstm": "the lecture's LSTM", "lstm": "the standard LSTM"}.get(cell.name, f"`{cell.name}`")
+
+

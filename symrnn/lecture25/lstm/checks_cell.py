@@ -54,19 +54,19 @@ def equation_check(key: str, shown: sp.Eq) -> Computation:
             expr = small.step()[key] if key in small.states else lstm.gates(small)[key]
             got = matcalc.explicit(expr, values)
             if any(sp.expand(d) != 0 for d in got - _entry_formula(key, n, p, h, c, x)):
-                return fail(Evidence.SYMBOLIC, f"N={n}: an entry differs from the scalar formula")
+                return fail(Evidence.SYMBOLIC, f"$N = {n}$: an entry differs from the scalar formula")
         extra = ""
         if key == "c":
             try:
                 lstm.lecture_lstm(3, 2)
             except ValueError:
-                extra = "; a cell of 3 with an input of 2 is refused (i_t x_t is elementwise)"
+                extra = r"; a cell of 3 with an input of 2 is refused ($i_t\vec{x}_t$ is elementwise)"
             else:
                 return fail(Evidence.SYMBOLIC, "a cell with an input of another size was accepted")
-        return ok(Evidence.SYMBOLIC, "for symbolic N the displayed equation, gates written out, is the cell's own "
-                                      "step expression; at N = 2, 3 every entry equals the scalar formula "
+        return ok(Evidence.SYMBOLIC, "for symbolic $N$ the displayed equation, gates written out, is the cell's "
+                                      "own step expression; at $N = 2, 3$ every entry equals the scalar formula "
                                       "written with sums" + extra)
-    return Computation(run, f"equation {key} vs the cell")
+    return Computation(run, f"equation ${key}$ vs the cell")
 
 
 def unrolled_check(rng: random.Random) -> Outcome:
@@ -81,18 +81,19 @@ def unrolled_check(rng: random.Random) -> Outcome:
     shown = sp.Matrix([r2["f"][q] * (r1["f"][q] * c0[q] + r1["i"][q] * xs[0][q]) + r2["i"][q] * xs[1][q]
                        for q in range(n)])
     if any(sp.expand(d) != 0 for d in r2["c"] - shown):
-        return fail(Evidence.SYMBOLIC, "c_2 is not f_2 (f_1 c_0 + i_1 x_1) + i_2 x_2")
+        return fail(Evidence.SYMBOLIC, r"$\vec{c}_2$ is not $f_2(f_1\vec{c}_0 + i_1\vec{x}_1) + i_2\vec{x}_2$")
     for s, row in enumerate(rows, start=1):
         if any(sp.expand(d) != 0 for d in row["h"] - row["o"].multiply_elementwise(row["c"])):
-            return fail(Evidence.SYMBOLIC, f"h_{s} is not o_{s} c_{s}")
+            return fail(Evidence.SYMBOLIC, rf"$\vec{{h}}_{s}$ is not $o_{s}\vec{{c}}_{s}$")
         for state in ("h", "c"):
             free = set().union(*(e.free_symbols for e in row[state]))
             used = {r for r, x in enumerate(xs, start=1) if set(x) & free}
             if used != set(range(1, s + 1)):
-                return fail(Evidence.SYMBOLIC, f"{state}_{s} depends on the inputs at times {sorted(used)}")
-    return ok(Evidence.SYMBOLIC, f"unrolled with symbolic weights, inputs and initial states (N={n}, T={steps}): "
-                                  "c_2 is the displayed expression, h_t = o_t c_t at every t, and h_t, c_t depend "
-                                  "on x_1..x_t and on no later input")
+                return fail(Evidence.SYMBOLIC, rf"$\vec{{{state}}}_{s}$ depends on the inputs at times {sorted(used)}")
+    return ok(Evidence.SYMBOLIC, f"unrolled with symbolic weights, inputs and initial states ($N = {n}$, "
+                                  rf"$T = {steps}$): $\vec{{c}}_2$ is the displayed expression, "
+                                  r"$\vec{h}_t = o_t\vec{c}_t$ at every $t$, and $\vec{h}_t$, $\vec{c}_t$ depend on "
+                                  r"$\vec{x}_1, \dots, \vec{x}_t$ and on no later input")
 
 
 # ---- forgetting: the cell in closed form -----------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def closed_form_check(rng: random.Random) -> Outcome:
     c0 = c_[m, 0]
     # base case: empty product 1, empty sum 0
     if sp.simplify(closed_form(0).doit() - c0) != 0:
-        return fail(Evidence.SYMBOLIC, "the closed form at t = 0 is not c_0")
+        return fail(Evidence.SYMBOLIC, r"the closed form at $t = 0$ is not $\vec{c}_0$")
     # induction step: with A = prod_{j<t} f_j and S = the sum up to t-1 as opaque symbols, peeling the last
     # factor and the last term (the definitions of prod and sum) turns C(t) into f_t A c_0 + f_t S + i_t x_t.
     A, S = sp.symbols("A S")  # noqa: N806
@@ -116,12 +117,12 @@ def closed_form_check(rng: random.Random) -> Outcome:
     for time in range(1, 9):
         prod = sp.Product(f_[m, j], (j, 1, time)).doit()
         if sp.expand(prod - f_[m, time] * sp.Product(f_[m, j], (j, 1, time - 1)).doit()) != 0:
-            return fail(Evidence.SYMBOLIC, f"peeling the product fails at t={time}")
+            return fail(Evidence.SYMBOLIC, f"peeling the product fails at $t = {time}$")
         rec = c0
         for s in range(1, time + 1):
             rec = f_[m, s] * rec + i_[m, s] * nt.x(m, s)
         if sp.expand(closed_form(time).doit() - rec) != 0:
-            return fail(Evidence.SYMBOLIC, f"the closed form differs from the recursion at t={time}")
+            return fail(Evidence.SYMBOLIC, f"the closed form differs from the recursion at $t = {time}$")
     # numerically, on the lecture's cell with random weights: c_t from the cell vs the closed form of its gates
     nrng = np.random.default_rng(rng.randint(0, 10**6))
     cell = lstm.lecture_lstm(3)
@@ -131,12 +132,15 @@ def closed_form_check(rng: random.Random) -> Outcome:
     closed = lstm.cell_closed_form([r["f"] for r in rows], [r["i"] for r in rows], list(xs), c_init)
     err = max(float(np.max(np.abs(a - r["c"]))) for a, r in zip(closed, rows, strict=True))
     if err > 1e-12:
-        return fail(Evidence.NUMERIC, f"the closed form of the cell's own gates differs from c_t by {err:.1e}")
-    return ok(Evidence.SYMBOLIC, "induction: t = 0 gives c_0; the step C(t) = f_t C(t-1) + i_t x_t holds as "
-                                  "algebra once the last factor and the last term are peeled off (the "
+        return fail(Evidence.NUMERIC,
+                    rf"the closed form of the cell's own gates differs from $\vec{{c}}_t$ by {err:.1e}")
+    return ok(Evidence.SYMBOLIC, r"induction: $t = 0$ gives $\vec{c}_0$; the step $C(t) = f_t C(t-1) + i_t\vec{x}_t$ "
+                                  "holds as algebra once the last factor and the last term are peeled off (the "
                                   "definitions of the product and the sum, also checked written out for "
-                                  "t = 1..8, where the closed form equals the recursion as polynomials); on the "
-                                  f"lecture's cell (N=3, T=20, random weights) it reproduces c_t to {err:.0e}")
+                                  r"$t = 1, \dots, 8$, where the closed form equals the recursion as polynomials); on "
+                                  r"the lecture's cell ($N = 3$, $T = 20$, random weights) it reproduces $\vec{c}_t$ "
+                                  r"to "
+                                  f"{err:.0e}")
 
 
 def rnn_special_case(rng: random.Random) -> Outcome:
@@ -145,7 +149,7 @@ def rnn_special_case(rng: random.Random) -> Outcome:
     special = closed_form(t).xreplace({f_[m, j]: HALF, i_[m, k]: 1, nt.x(m, k): z[m, k], c_[m, 0]: h_[m, 0]})
     claimed = HALF**t * h_[m, 0] + sp.Sum(HALF ** (t - k) * z[m, k], (k, 1, t))
     if sp.simplify(special.doit() - claimed) != 0:
-        return fail(Evidence.SYMBOLIC, "the closed form with f = 1/2, i = 1 is not the claimed sum")
+        return fail(Evidence.SYMBOLIC, "the closed form with $f = 1/2$, $i = 1$ is not the claimed sum")
     n, n_in = 2, 3
     W = nt.entry_matrix("w", n, n_in, positive=False)  # noqa: N806
     h0 = nt.entry_vector("hzero", n, positive=False)
@@ -154,10 +158,11 @@ def rnn_special_case(rng: random.Random) -> Outcome:
     for s, h in enumerate(net.run_inputs(xs), start=1):
         want = HALF**s * h0 + sum((HALF ** (s - q) * W * xs[q - 1] for q in range(1, s + 1)), sp.zeros(n, 1))
         if any(sp.expand(d) != 0 for d in sp.Matrix(h) - want):
-            return fail(Evidence.SYMBOLIC, f"the linear RNN's h_{s} differs from the formula")
-    return ok(Evidence.SYMBOLIC, "with f_j = 1/2, i_k = 1 and W x_k in place of x_k, the cell's closed form is "
-                                  "(1/2)^t h_0 + sum_k (1/2)^(t-k) W x_k for symbolic t; symrnn's linear RNN with "
-                                  "U = (1/2) I (N=2, symbolic W, x_k, h_0) gives exactly this for t = 1..6")
+            return fail(Evidence.SYMBOLIC, rf"the linear RNN's $\vec{{h}}_{s}$ differs from the formula")
+    return ok(Evidence.SYMBOLIC, r"with $f_j = 1/2$, $i_k = 1$ and $W\vec{x}_k$ in place of $\vec{x}_k$, the cell's "
+                                  r"closed form is $(1/2)^t\vec{h}_0 + \sum_k (1/2)^{t-k} W\vec{x}_k$ for symbolic "
+                                  r"$t$; symrnn's linear RNN with $U = (1/2)I$ ($N = 2$, symbolic $W$, $\vec{x}_k$, "
+                                  r"$\vec{h}_0$) gives exactly this for $t = 1, \dots, 6$")
 
 
 def survival_check(rng: random.Random) -> Outcome:
@@ -169,11 +174,13 @@ def survival_check(rng: random.Random) -> Outcome:
                 rec = f_[m, s] * rec + i_[m, s] * nt.x(m, s)
             want = sp.Product(f_[m, j], (j, start + 1, time)).doit()
             if sp.expand(sp.diff(rec, c_[m, start]) - want) != 0:
-                return fail(Evidence.SYMBOLIC, f"dc_{time}/dc_{start} is not the product of the forget gates")
+                return fail(Evidence.SYMBOLIC, rf"$\partial\vec{{c}}_{time}/\partial\vec{{c}}_{start}$ is not the "
+                                               "product of the forget gates")
             if sp.expand(sp.diff(closed_form(time, start).doit(), c_[m, start]) - want) != 0:
                 return fail(Evidence.SYMBOLIC, "the closed form's derivative differs")
-    return ok(Evidence.SYMBOLIC, "the recursion differentiated in c_k, gates held fixed, gives the product of the "
-                                  "forget gates, for k = 0, 1, 2 and t = k..k+6; so does the closed form")
+    return ok(Evidence.SYMBOLIC, r"the recursion differentiated in $\vec{c}_k$, gates held fixed, gives the product "
+                                  r"of the forget gates, for $k = 0, 1, 2$ and $t = k, \dots, k+6$; so does the closed "
+                                  "form")
 
 
 def gate_limit_identities(remember: bool) -> list:
@@ -193,10 +200,11 @@ def gate_limit_identities(remember: bool) -> list:
         return matcalc.explicit(rhs, vals)[0, 0]
 
     target, limit = (1, sp.oo) if remember else (0, -sp.oo)
-    out = [Identity(sp.limit(sigmoid(z).rewrite(sp.exp), z, limit), sp.Integer(target), label=f"sigma(z) -> {target}"),
-           Identity(sp.diff(c_at(f, i), c_prev), f, label="dc_t/dc_{t-1} = f_t")]
+    out = [Identity(sp.limit(sigmoid(z).rewrite(sp.exp), z, limit), sp.Integer(target),
+                    label=rf"$\sigma(z) \to {target}$"),
+           Identity(sp.diff(c_at(f, i), c_prev), f, label=r"$\partial\vec{c}_t/\partial\vec{c}_{t-1} = f_t$")]
     if remember:
-        out.append(Identity(c_at(1, 0), c_prev, label="f_t = 1, i_t = 0: c_t = c_{t-1}"))
+        out.append(Identity(c_at(1, 0), c_prev, label=r"$f_t = 1$, $i_t = 0$: $\vec{c}_t = \vec{c}_{t-1}$"))
     else:
-        out.append(Identity(c_at(0, i), i * x, label="f_t = 0: c_t = i_t x_t"))
+        out.append(Identity(c_at(0, i), i * x, label=r"$f_t = 0$: $\vec{c}_t = i_t\vec{x}_t$"))
     return out

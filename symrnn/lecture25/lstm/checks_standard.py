@@ -24,7 +24,7 @@ def standard_equations_check(rng: random.Random) -> Outcome:
     for key, shown in lstm.standard_equations().items():
         target = cell.step()[key] if key in cell.states else lstm.gates(cell)[key]
         if lstm.computational(shown.rhs, defs) != target:
-            return fail(Evidence.SYMBOLIC, f"the displayed {key} is not the cell's step")
+            return fail(Evidence.SYMBOLIC, f"the displayed ${key}$ is not the cell's step")
     nrng = np.random.default_rng(rng.randint(0, 10**6))
     worst = 0.0
     for n, d in ((3, 2), (5, 4)):
@@ -37,8 +37,9 @@ def standard_equations_check(rng: random.Random) -> Outcome:
             worst = max(worst, float(np.max(np.abs(row["h"] - h))), float(np.max(np.abs(row["c"] - c))))
     if worst > 1e-12:
         return fail(Evidence.NUMERIC, f"the cell differs from PyTorch's documented formulas by {worst:.1e}")
-    return ok(Evidence.SYMBOLIC, "for symbolic N and D each displayed equation, gates written out, is the cell's "
-                                  "step; run from PyTorch's packed layout (N=3, D=2 and N=5, D=4, T=12) the cell "
+    return ok(Evidence.SYMBOLIC, "for symbolic $N$ and $D$ each displayed equation, gates written out, is the cell's "
+                                  "step; run from PyTorch's packed layout ($N = 3$, $D = 2$ and $N = 5$, $D = 4$, "
+                                  "$T = 12$) the cell "
                                   f"matches the documented formulas written in NumPy to {worst:.0e} (float64)")
 
 
@@ -60,8 +61,8 @@ def packing_check(rng: random.Random) -> Outcome:
     for name, want in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
         if not np.array_equal(back[name], want):
             return fail(Evidence.EXACT, f"pack(unpack(...)) changes {name}")
-    return ok(Evidence.EXACT, "on tensors whose entries name their gate and row: unpack puts rows kH..(k+1)H-1 of "
-                               "each tensor into gate k of (i, f, g, o), and pack(unpack(...)) returns the same "
+    return ok(Evidence.EXACT, "on tensors whose entries name their gate and row: unpack puts rows $kH$ to $(k+1)H - 1$ "
+                               "of each tensor into gate $k$ of $(i, f, g, o)$, and pack(unpack(...)) returns the same "
                                "tensors bit for bit")
 
 
@@ -88,7 +89,7 @@ def differences_check(rng: random.Random) -> Outcome:
     gap_h = max(abs(nt.numeric(a["h"][r] - b["h"][r], 30)) for r in range(n))
     if not (gap_c > 1e-20 and gap_h > 1e-20):
         return fail(Evidence.EXACT, "the two cells agreed at the random point")
-    return ok(Evidence.EXACT, "every equation in the table is its cell's step (symbolic N, D = N); with equal "
-                               "weights and zero biases the two cells still differ at a random rational point: c_1 "
-                               "by up to "
-                               f"{nt.decimal_text(gap_c, 3)}, h_1 by up to {nt.decimal_text(gap_h, 3)} (30 digits)")
+    return ok(Evidence.EXACT, "every equation in the table is its cell's step (symbolic $N$, $D = N$); with equal "
+                               "weights and zero biases the two cells still differ at a random rational point: "
+                               rf"$\vec{{c}}_1$ by up to {nt.decimal_text(gap_c, 3)}, $\vec{{h}}_1$ by up to "
+                               rf"{nt.decimal_text(gap_h, 3)} (30 digits)")

@@ -23,6 +23,9 @@ Y, Is, P = nt.Y, nt.Is, nt.P
 DIGITS = 50
 
 
+SOFTMAX_SHIFTED = r"$\operatorname{softmax}(\vec{\xi} - 2) = g(\vec{\xi})$"
+SOFTMAX_PLAIN = r"$\operatorname{softmax}(\vec{\xi} - 1) = \operatorname{softmax}(\vec{\xi})$"
+
 def close(a, b) -> bool:
     """Equal to 40 digits (values with nested exponentials are compared at 50)."""
     return abs(nt.numeric(sp.sympify(a) - b, DIGITS)) < sp.Float("1e-40", DIGITS)
@@ -45,7 +48,7 @@ def flowgraph_instances() -> Iterator[Identity]:
     h = nt.entry_vector("h", 3)
     for kk in range(1, 5):
         lhs = ((model.U * h).applyfunc(sp.log) + (model.W * nt.one_hot(kk, 4)).applyfunc(sp.log)).applyfunc(sp.exp)
-        yield Identity(lhs, belief_propagation.step(model, h, kk), "simplify", label=f"k={kk}")
+        yield Identity(lhs, belief_propagation.step(model, h, kk), "simplify", label=f"$k = {kk}$")
 
 
 def _symbolic_rnn(n: int, n_inputs: int, steps: int):
@@ -66,13 +69,13 @@ def causality(rng: random.Random) -> Outcome:
     for s, h in enumerate(hs, start=1):
         prev = h0 if s == 1 else hs[s - 2]
         if h != g2(U * prev, W * inputs[s - 1]):
-            return fail(Evidence.SYMBOLIC, f"h_{s} is not g(U h_{s - 1}, W x_{s})")
+            return fail(Evidence.SYMBOLIC, rf"$\vec{{h}}_{s}$ is not $g(U\vec{{h}}_{s - 1}, W\vec{{x}}_{s})$")
         used = {r for r, x in enumerate(inputs, start=1) if x.free_symbols & h.free_symbols}
         if used != set(range(1, s + 1)):
-            return fail(Evidence.SYMBOLIC, f"h_{s} depends on the inputs at times {sorted(used)}")
-    return ok(Evidence.SYMBOLIC, f"unrolled for T={steps} (N={n}, V+1={n_inputs}, an undefined g): each h_t is "
-                                  "g(U h_{t-1}, W x_t) of the previous state, and depends on x_1..x_t and on no "
-                                  "later input")
+            return fail(Evidence.SYMBOLIC, rf"$\vec{{h}}_{s}$ depends on the inputs at times {sorted(used)}")
+    return ok(Evidence.SYMBOLIC, f"unrolled for $T = {steps}$ ($N = {n}$, $V + 1 = {n_inputs}$, an undefined $g$): "
+                                  r"each $\vec{h}_t$ is $g(U\vec{h}_{t-1}, W\vec{x}_t)$ of the previous state, and "
+                                  r"depends on $\vec{x}_1, \dots, \vec{x}_t$ and on no later input")
 
 
 def additive_instances() -> Iterator[Identity]:
@@ -82,7 +85,7 @@ def additive_instances() -> Iterator[Identity]:
     general = rnn.unroll(U, W, h0, inputs, rnn.additive(g))
     additive = rnn.RNN(U, W, g, h0).run_inputs(inputs)
     for s, (a, b) in enumerate(zip(general, additive, strict=True), start=1):
-        yield Identity(a, b, label=f"h_{s}")
+        yield Identity(a, b, label=rf"$\vec{{h}}_{s}$")
 
 
 def table_check(rng: random.Random) -> Outcome:
@@ -121,9 +124,9 @@ def lecture_g_instances() -> Iterator[Identity]:
     shown = nonlinearities.softmax(xi, -1)  # the displayed softmax_j(xi - 1), entry by entry
     formula = nonlinearities.TABLE["lecture"].entry_formula(j, N)
     got = nonlinearities.get("lecture")(xi)
-    yield Identity(got, shown, "simplify", label="g(xi) = [softmax_j(xi - 1)]")
+    yield Identity(got, shown, "simplify", label=r"$g(\vec{\xi}) = [\operatorname{softmax}_j(\vec{\xi} - 1)]$")
     yield Identity(got, sp.Matrix([explicit(formula, 3, xi, n) for n in (1, 2, 3)]), "simplify",
-                   label="softmax_j(xi - 1) = e^(xi_j - 1) / sum_i e^(xi_i - 1)")
+                   label=r"$\operatorname{softmax}_j(\vec{\xi} - 1) = e^{\xi_j - 1} / \sum_i e^{\xi_i - 1}$")
     yield Identity(sp.Add(*got), sp.Integer(1), "simplify", label="the entries sum to 1")
 
 
@@ -136,7 +139,7 @@ def softmax_of_logs(seed: int) -> Iterator[Identity]:
     a, b = nt.entry_vector("a", 3), nt.entry_vector("b", 3)
     ab = a.multiply_elementwise(b)
     yield Identity(nonlinearities.softmax(a.applyfunc(sp.log) + b.applyfunc(sp.log)), ab / sp.Add(*ab), "simplify",
-                   label="general N=3")
+                   label="general, $N = 3$")
     for case in hmm_checks.cases(seed):
         ctx = bayesnet.Context(case.model, case.xs)
         post = [sp.Matrix([bayesnet.probability(ctx, P([Is(Y(s), jj)], [nt.Span(1, s, states=False)]))
@@ -145,7 +148,7 @@ def softmax_of_logs(seed: int) -> Iterator[Identity]:
             carried = case.model.pi if s == 1 else case.model.U * post[s - 2]
             z = carried.applyfunc(sp.log) + case.model.W[:, kk - 1].applyfunc(sp.log)
             rhs = nonlinearities.softmax(z).applyfunc(sp.expand_power_exp)  # e^(x+y) = e^x e^y, then cancel
-            yield Identity(post[s - 1], rhs, "cancel", label=f"{case.label}, t={s}")
+            yield Identity(post[s - 1], rhs, "cancel", label=f"{case.label}, $t = {s}$")
 
 
 def linearisation(example: Example) -> Callable[[random.Random], Outcome]:
@@ -157,15 +160,16 @@ def linearisation(example: Example) -> Callable[[random.Random], Outcome]:
         exact = a.applyfunc(sp.log) + b.applyfunc(sp.log)
         linear = exact.applyfunc(lambda e: e.replace(sp.log, lambda arg: first.subs(s, arg)))
         if any(sp.expand(d) != 0 for d in linear - (a + b - 2 * sp.ones(3, 1))):
-            return fail(Evidence.SYMBOLIC, "the linearised logs are not U p + W x - 2")
+            return fail(Evidence.SYMBOLIC, r"the linearised logs are not $U\vec{p} + W\vec{x} - 2$")
         errors = [max(abs(nt.numeric(x - y, 30)) for x, y in zip(p, q, strict=True))
                   for p, q in zip(example.posterior, example.one_step_linearised(), strict=True)]
         worst = max(range(len(errors)), key=lambda n: errors[n])
-        return ok(Evidence.SYMBOLIC, "replacing each ln z by z - 1 turns ln(U p_{t-1}) + ln(W x_t) into "
-                                      "U p_{t-1} + W x_t - 2 (as algebra, N=3). On the worked example, one step from "
-                                      "the exact p_{t-1}, the largest error in a probability is "
-                                      + ", ".join(f"{dec(e)} (t={n + 1})" for n, e in enumerate(errors))
-                                      + f"; worst at t={worst + 1}")
+        return ok(Evidence.SYMBOLIC, r"replacing each $\ln z$ by $z - 1$ turns $\ln(U\vec{p}_{t-1}) + "
+                                      r"\ln(W\vec{x}_t)$ into $U\vec{p}_{t-1} + W\vec{x}_t - 2$ (as algebra, $N = 3$). "
+                                      r"On the worked example, one step from the exact $\vec{p}_{t-1}$, the largest "
+                                      "error in a probability is "
+                                      + ", ".join(f"{dec(e)} ($t = {n + 1}$)" for n, e in enumerate(errors))
+                                      + f"; worst at $t = {worst + 1}$")
     return run
 
 
@@ -175,7 +179,7 @@ def shift_invariance() -> Identity:
     c = sp.Symbol("c", real=True)
     lhs = sp.exp(xi[j] + c) / sp.Sum(sp.exp(xi[i] + c), (i, 1, N))
     rhs = sp.exp(xi[j]) / sp.Sum(sp.exp(xi[i]), (i, 1, N))
-    return Identity(lhs, rhs, "simplify", label="general N")
+    return Identity(lhs, rhs, "simplify", label="general $N$")
 
 
 def rnn_from_bp(example: Example) -> Computation:
@@ -183,17 +187,18 @@ def rnn_from_bp(example: Example) -> Computation:
     def run(rng: random.Random) -> Outcome:
         xi = sp.Matrix(sp.symbols("xi1:4", real=True))
         lecture_g, plain = nonlinearities.get("lecture"), nonlinearities.get("softmax")
-        for lhs, rhs, what in ((nonlinearities.softmax(xi, -2), lecture_g(xi), "softmax(xi - 2) = g(xi)"),
-                               (lecture_g(xi), plain(xi), "softmax(xi - 1) = softmax(xi)")):
+        for lhs, rhs, what in ((nonlinearities.softmax(xi, -2), lecture_g(xi), SOFTMAX_SHIFTED),
+                               (lecture_g(xi), plain(xi), SOFTMAX_PLAIN)):
             if any(sp.simplify(d) != 0 for d in lhs - rhs):
                 return fail(Evidence.SYMBOLIC, f"{what} does not simplify to an identity")
         other = pos_tagging.network("softmax").run(example.xs, digits=DIGITS + 10)
         for s, (a, b) in enumerate(zip(example.hs, other, strict=True), start=1):
             if not all(close(x, y) for x, y in zip(a, b, strict=True)):
-                return fail(Evidence.EXACT, f"h_{s} with softmax(xi) differs from h_{s} with softmax(xi - 1)")
-        return ok(Evidence.SYMBOLIC, "softmax(xi - 2) = softmax(xi - 1) = softmax(xi) as algebra (N=3); on the "
-                                      f"worked example the RNN with plain softmax gives the same h_1..h_"
-                                      f"{len(other)} (to {DIGITS} digits)")
+                return fail(Evidence.EXACT, rf"$\vec{{h}}_{s}$ with plain softmax differs from the lecture's")
+        return ok(Evidence.SYMBOLIC, r"$\operatorname{softmax}(\vec{\xi} - 2) = \operatorname{softmax}(\vec{\xi} - 1) "
+                                      r"= \operatorname{softmax}(\vec{\xi})$ as algebra ($N = 3$); on the worked "
+                                      r"example the RNN with plain softmax gives the same "
+                                      rf"$\vec{{h}}_1, \dots, \vec{{h}}_{len(other)}$ (to {DIGITS} digits)")
     return Computation(run, "shift of the lecture's g")
 
 
@@ -204,19 +209,21 @@ def ceiling(example: Example) -> Computation:
         for n in range(2, 6):  # the bound is attained at the corner (2, 0, ..., 0)
             corner = nonlinearities.softmax(sp.Matrix([2] + [0] * (n - 1)))[0]
             if sp.simplify(corner - bound.subs(N, n)) != 0:
-                return fail(Evidence.SYMBOLIC, f"N={n}: the corner value is not the bound")
+                return fail(Evidence.SYMBOLIC, f"$N = {n}$: the corner value is not the bound")
             for _ in range(10):
                 point = sp.Matrix([sp.Rational(rng.randint(0, 200), 100) for _ in range(n)])
                 if max(nt.numeric(v, 30) for v in nonlinearities.softmax(point)) > sp.N(bound.subs(N, n), 30):
-                    return fail(Evidence.EXACT, f"N={n}: softmax{list(point)} exceeds the bound")
+                    return fail(Evidence.EXACT,
+                                rf"$N = {n}$: $\operatorname{{softmax}}{tuple(point)}$ exceeds the bound")
         for s, step in enumerate(example.steps, start=1):
             if not all(0 <= nt.numeric(v, 30) <= 2 for v in step.preactivation):
-                return fail(Evidence.EXACT, f"t={s}: a pre-activation lies outside [0, 2]")
+                return fail(Evidence.EXACT, f"$t = {s}$: a pre-activation lies outside $[0, 2]$")
         value = bound.subs(N, example.model.N)
         top = max(max(nt.numeric(v, 30) for v in h) for h in example.hs)
         exact_top = max(max(p) for p in example.posterior)
-        return ok(Evidence.EXACT, f"attained at xi = (2, 0, ..., 0) for N = 2..5 and never exceeded at 40 random "
-                                   f"points of [0, 2]^N; on the example every pre-activation lies in [0, 2]. For "
-                                   f"N = 3 the ceiling is {dec(value, 3)}: the RNN's largest h_(j,t) is "
-                                   f"{dec(top, 3)}, while the exact posterior reaches {dec(exact_top, 3)}")
+        return ok(Evidence.EXACT, r"attained at $\vec{\xi} = (2, 0, \dots, 0)$ for $N = 2, \dots, 5$ and never "
+                                   r"exceeded at 40 random points of $[0, 2]^N$; on the example every pre-activation "
+                                   f"lies in $[0, 2]$. For $N = {example.model.N}$ the ceiling is {dec(value, 3)}: the "
+                                   f"RNN's largest $h_{{j,t}}$ is {dec(top, 3)}, while the exact posterior reaches "
+                                   f"{dec(exact_top, 3)}")
     return Computation(run, "confidence ceiling")

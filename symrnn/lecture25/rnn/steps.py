@@ -35,10 +35,10 @@ LOG_VEC = nt.elementwise(sp.log, U_ * p_prev) + nt.elementwise(sp.log, W_ * x_t)
 Z = sp.Symbol("z", positive=True)
 
 INTRO = (
-    "A recurrent neural network keeps a hidden state h_t that depends on the previous state and the current "
+    r"A recurrent neural network keeps a hidden state $\vec{h}_t$ that depends on the previous state and the current "
     "input. The lecture builds one that imitates the HMM's belief propagation on a part-of-speech example; symrnn "
     "recomputes that example exactly, compares it with the exact HMM posterior, and derives why the network is "
-    "an approximation: it is log belief propagation with the logarithm linearised, ln z ~ z - 1."
+    r"an approximation: it is log belief propagation with the logarithm linearised, $\ln z \approx z - 1$."
 )
 
 
@@ -83,27 +83,29 @@ def _the_rnn() -> list[Step]:
              eq(h_t, nt.elementwise(sp.exp, nt.elementwise(sp.log, U_ * h_prev) + nt.elementwise(sp.log, W_ * x_t))),
              "The HMM section's log belief propagation, read as a network: the new state is a fixed function of the "
              "previous state and the current input. Checked against belief propagation's multiply-add step.",
-             Instances(checks.flowgraph_instances, "N=3, every observed k"),
+             Instances(checks.flowgraph_instances, "$N = 3$, every observed $k$"),
              lecture="Into a neural network with this flowgraph",
-             lecture_note="The lecture writes \\ln U\\vec{h}_{t-1}: the logarithm is of the vector U h_{t-1}, "
-                          "entrywise, not of the matrix U; symrnn prints the parentheses."),
+             lecture_note=r"The lecture writes $\ln U\vec{h}_{t-1}$: the logarithm is of the vector $U\vec{h}_{t-1}$, "
+                          r"entrywise, not of the matrix $U$; symrnn prints the parentheses."),
         Step("update", "The recurrent neural network",
              rnn.update(form="general"),
-             "An RNN's hidden state at time t is a function g of the previous hidden state, through U, and of the "
-             "current input, through W. Unrolled over a sequence, h_t depends on x_1, ..., x_t only. The lecture "
-             "calls g a scalar nonlinearity; its own choice below (softmax) acts on the whole vector.",
+             r"An RNN's hidden state at time $t$ is a function $g$ of the previous hidden state, through $U$, and of "
+             r"the current input, through $W$. Unrolled over a sequence, $\vec{h}_t$ depends on $\vec{x}_1, \dots, "
+             r"\vec{x}_t$ only. The lecture calls $g$ a scalar nonlinearity; its own choice below (softmax) acts on "
+             r"the whole vector.",
              Computation(checks.causality, "unrolled general form"),
              lecture="hidden nodes at time t-1:"),
         Step("update-additive", "The additive form",
              rnn.update(),
              "The usual RNN adds the two contributions before the nonlinearity: the general form with "
-             "g(a, b) = g(a + b).",
-             Instances(checks.additive_instances, "T=3, N=3, V+1=4, undefined vector function g"),
+             "$g(a, b) = g(a + b)$.",
+             Instances(checks.additive_instances, "$T = 3$, $N = 3$, $V + 1 = 4$, undefined vector function $g$"),
              lecture="Remember that a normal RNN computes"),
         Step("nonlinearities", "Nonlinearities",
              tuple(table),
-             "The table symrnn uses here and in training (BPTT) and the LSTM: the lecture's g(xi) = "
-             "softmax(xi - 1), softmax, tanh and the logistic sigmoid entrywise, and the identity (a linear RNN); "
+             r"The table symrnn uses here and in training (BPTT) and the LSTM: the lecture's "
+             r"$g(\vec{\xi}) = \operatorname{softmax}(\vec{\xi} - 1)$, softmax, $\tanh$ and the logistic sigmoid "
+             "entrywise, and the identity (a linear RNN); "
              "a user may add an entrywise function given as a SymPy expression.",
              Computation(checks.table_check, "nonlinearity table")),
     ]
@@ -125,9 +127,10 @@ def _the_example(ex: Example) -> list[Step]:
              f"The sentence \"{' '.join(ex.words)}\", one one-hot vector per word.",
              example_checks.observations(ex, x_shown),
              lecture="so the observation sequence is",
-             lecture_note="The lecture prints x_4 with five entries; with four vocabulary words and no "
-                          "out-of-vocabulary column, x_4 (the word 'ball', first in the vocabulary) has four."),
-        Step("h-approximates", "What h_t approximates",
+             lecture_note=r"The lecture prints $\vec{x}_4$ with five entries; with four vocabulary words and no "
+                          r"out-of-vocabulary column, $\vec{x}_4$ (the word 'ball', first in the vocabulary) "
+                          r"has four."),
+        Step("h-approximates", r"What $\vec{h}_t$ approximates",
              nt.Chain([h_t, nt.Applied("g", U_ * h_prev + W_ * x_t), posterior_shown], ["=", "approx"]),
              "The hidden state is meant to be the filtering posterior: the probability of each tag given the words "
              "so far. Why this holds only approximately is derived below.",
@@ -138,8 +141,8 @@ def _the_example(ex: Example) -> list[Step]:
                                                           for n in range(1, len(ex.tags) + 1)])),
               eq(nt.FunctionEntry("softmax", j, nt.VecShift(XI, -1)), g_lecture.entry_formula(j, N))),
              "A softmax of the pre-activation shifted down by 1. The shift changes nothing (shown below); the "
-             "entries are positive and sum to 1, so h_t can be read as a distribution over tags.",
-             Instances(checks.lecture_g_instances, "N=3"),
+             r"entries are positive and sum to 1, so $\vec{h}_t$ can be read as a distribution over tags.",
+             Instances(checks.lecture_g_instances, "$N = 3$"),
              lecture=r"g(\vec{\xi}) = "),
         Step("weights-U", "The example's transition matrix",
              (nt.Approx(h_t, posterior_shown), eq(nt.u(j, i), P([Is(Y(t), j)], [Is(Y(t - 1), i)])),
@@ -151,7 +154,7 @@ def _the_example(ex: Example) -> list[Step]:
         Step("weights-W", "The example's observation matrix",
              (eq(nt.Vec("x", t, V + 1), x_shown), eq(nt.w(j, k), P([Is(X(t), k)], [Is(Y(t), j)])),
               eq(W_, nt.factored(ex.model.W))),
-             "Row j is the distribution of the word given the tag: 'the' is a determiner, 'hit' a verb, 'ball' and "
+             "Row $j$ is the distribution of the word given the tag: 'the' is a determiner, 'hit' a verb, 'ball' and "
              "'John' nouns.",
              example_checks.weights(ex, "W"),
              lecture=r"\vec{x}_{t} = \begin{bmatrix} 1 \text{ if } X_{t}"),
@@ -165,20 +168,20 @@ def _worked_lines(ex: Example) -> list[Step]:
     for st, form in zip(ex.steps, ex.forms, strict=True):
         s = st.t
         steps.append(Step(
-            f"h{s}", f"The worked example: h_{s}",
+            f"h{s}", rf"The worked example: $\vec{{h}}_{s}$",
             pos_tagging.worked_line(st),
             "Computed exactly from the previous exact state; every number is shown rounded to two decimals."
-            + (" Since h_0 = 0, U h_0 is the zero vector." if s == 1 else ""),
+            + (r" Since $\vec{h}_0 = 0$, $U\vec{h}_0$ is the zero vector." if s == 1 else ""),
             example_checks.worked_line_check(ex, s),
             lecture=rf"\vec{{h}}_{{{s}}} = g(U\vec{{h}}_{{{s - 1}}}", lecture_note=line_notes.get(s, "")))
         defs = tuple(eq(sym, expr) for sym, expr in form.definitions)
         steps.append(Step(
-            f"h{s}-exact", f"h_{s} exactly",
+            f"h{s}-exact", rf"$\vec{{h}}_{s}$ exactly",
             (eq(nt.Vec("h", s, N), form.display()), *defs),
-            "In powers of e. Softmax ignores a constant added to every entry, so each h_t is written with its "
-            "smallest pre-activation subtracted; an exponent that is not a rational number gets a name, defined "
-            "from the previous step's." if s == 1 else
-            f"The exponent is defined from h_{s - 1}'s, so the closed form never nests.",
+            r"In powers of $e$. Softmax ignores a constant added to every entry, so each $\vec{h}_t$ is written with "
+            r"its smallest pre-activation subtracted; an exponent that is not a rational number gets a name, defined "
+            r"from the previous step's." if s == 1 else
+            rf"The exponent is defined from $\vec{{h}}_{s - 1}$'s, so the closed form never nests.",
             example_checks.closed_form_check(ex, s)))
     return steps
 
@@ -188,17 +191,17 @@ def _readings(ex: Example) -> list[Step]:
     reading_notes = notes.reading_notes(ex)
     interpretation = sp.ImmutableMatrix([P_JT.subs(j, n) for n in range(1, len(ex.tags) + 1)])
     steps = [Step(
-        "interpretation", "Reading h_t as probabilities",
+        "interpretation", r"Reading $\vec{h}_t$ as probabilities",
         nt.Approx(nt.h(j, t), P_JT),
-        "Entry j of the RNN's state is read as the filtering probability of tag j (here h_{j,t} is the RNN's, "
+        "Entry $j$ of the RNN's state is read as the filtering probability of tag $j$ (here $h_{j,t}$ is the RNN's, "
         "not belief propagation's).",
         example_checks.approximates(ex, interpretation),
         lecture="If we interpret")]
     for s in range(1, len(ex.steps) + 1):
         steps.append(Step(
-            f"reading-{s}", f"Reading h_{s}",
+            f"reading-{s}", rf"Reading $\vec{{h}}_{s}$",
             pos_tagging.reading(ex.steps, s),
-            "The largest entry of h_t, read as the probability of its tag.",
+            r"The largest entry of $\vec{h}_t$, read as the probability of its tag.",
             example_checks.reading_check(ex, s),
             lecture=rf"P(Y_{s} = \text", lecture_note=reading_notes.get(s, "")))
     return steps
@@ -211,21 +214,21 @@ def _the_posterior(ex: Example, seed: int) -> list[Step]:
         Step("posterior-normalise", "From belief propagation to the filtering posterior",
              nt.Chain([sp.IndexedBase("p")[j, t], P_JT,
                        nt.h(j, t) / nt.StateSum(nt.h(i, t), i)], ["=", "="]),
-             "Belief propagation's h_{j,t} is the joint probability P(..., Y_t = j, X_t); dividing by its sum over "
-             "j conditions on the observations. (In this derivation h_{j,t} is belief propagation's, as in the "
-             "HMM section; the RNN's state approximates p_t.)",
+             r"Belief propagation's $h_{j,t}$ is the joint probability $P(\dots, Y_t = j, X_t)$; dividing by its sum "
+             r"over $j$ conditions on the observations. (In this derivation $h_{j,t}$ is belief propagation's, as in "
+             r"the HMM section; the RNN's state approximates $\vec{p}_t$.)",
              hmm_checks.instances(P_JT, nt.h(j, t) / nt.StateSum(nt.h(i, t), i), hmm_checks.over("t", "j"),
-                                  description="every t, j on the HMM section's cases", seed=seed)),
+                                  description="every $t$, $j$ on the HMM section's cases", seed=seed)),
         Step("posterior-softmax", "The filtering posterior is a softmax of log belief propagation",
              eq(p_t, nt.Applied("softmax", LOG_VEC)),
-             "Normalising exp(ln(U p_{t-1}) + ln(W x_t)) is a softmax, and starting from the normalised p_{t-1} "
-             "instead of h_{t-1} only scales U p_{t-1}, which the normalisation removes. At t = 1, U p_0 is read "
-             "as the initial distribution pi.",
-             Instances(lambda: checks.softmax_of_logs(seed), "the identity for N=3, and every t on the HMM "
+             r"Normalising $\exp(\ln(U\vec{p}_{t-1}) + \ln(W\vec{x}_t))$ is a softmax, and starting from the "
+             r"normalised $\vec{p}_{t-1}$ instead of $\vec{h}_{t-1}$ only scales $U\vec{p}_{t-1}$, which the "
+             r"normalisation removes. At $t = 1$, $U\vec{p}_0$ is read as the initial distribution $\vec{\pi}$.",
+             Instances(lambda: checks.softmax_of_logs(seed), "the identity for $N = 3$, and every $t$ on the HMM "
                                                              "section's cases")),
         Step("log-linear", "Linearising the logarithm",
              nt.Chain([sp.log(Z), taylor_log(Z, 3), Z - 1], ["=", "approx"]),
-             "The first-order Taylor term of ln z at z = 1.",
+             r"The first-order Taylor term of $\ln z$ at $z = 1$.",
              Instances(lambda: [Identity(taylor_log(Z, 3).removeO(), sp.series(sp.log(Z), Z, 1, 3).removeO(),
                                          label="the series shown"),
                                 Identity(sp.series(sp.log(Z), Z, 1, 2).removeO(), Z - 1, label="first-order term")],
@@ -246,35 +249,36 @@ def _the_network(ex: Example) -> list[Step]:
         Step("shift-invariance", "Softmax ignores a constant shift",
              eq(nt.FunctionEntry("softmax", j, nt.VecShift(XI, sp.Symbol("c", real=True))),
                 nt.FunctionEntry("softmax", j, XI)),
-             "e^{xi_j + c} = e^c e^{xi_j}, and the common factor e^c cancels between numerator and sum: true for "
-             "every N and every real c.",
+             r"$e^{\xi_j + c} = e^c e^{\xi_j}$, and the common factor $e^c$ cancels between numerator and sum: true "
+             r"for every $N$ and every real $c$.",
              checks.shift_invariance()),
         Step("rnn-from-bp", "The RNN is linearised log belief propagation",
              (eq(nt.Applied("softmax", nt.VecShift(U_ * p_prev + W_ * x_t, -2)),
                  nt.Applied("g", U_ * p_prev + W_ * x_t)),
               eq(nt.FunctionEntry("softmax", j, nt.VecShift(XI, -1)), nt.FunctionEntry("softmax", j, XI))),
-             "By shift invariance, softmax(xi - 2) = softmax(xi - 1) = g(xi): feeding back its own h_{t-1} in place "
-             "of the exact p_{t-1}, the network h_t = g(U h_{t-1} + W x_t) is linearised log belief propagation. "
-             "The lecture's -1 changes nothing: plain softmax gives the same h_t.",
+             r"By shift invariance, $\operatorname{softmax}(\vec{\xi} - 2) = \operatorname{softmax}(\vec{\xi} - 1) = "
+             r"g(\vec{\xi})$: feeding back its own $\vec{h}_{t-1}$ in place of the exact $\vec{p}_{t-1}$, the "
+             r"network $\vec{h}_t = g(U\vec{h}_{t-1} + W\vec{x}_t)$ is linearised log belief propagation. The "
+             r"lecture's $-1$ changes nothing: plain softmax gives the same $\vec{h}_t$.",
              checks.rnn_from_bp(ex)),
         Step("posterior-example", "The exact answer on the example",
              tuple(eq(nt.Vec("p", s, N), sp.ImmutableMatrix(p)) for s, p in enumerate(ex.posterior, start=1)),
-             "The filtering posterior P(Y_t | X_1, ..., X_t) of the HMM with the same U and W and a uniform "
-             "initial distribution, by belief propagation normalised at every t.",
+             r"The filtering posterior $P(Y_t | X_1, \dots, X_t)$ of the HMM with the same $U$ and $W$ and a uniform "
+             "initial distribution, by belief propagation normalised at every $t$.",
              example_checks.posterior_brute_force(ex)),
         Step("confidence", "The RNN beside the exact posterior",
              (nt.Approx(sp.BlockMatrix([[nt.Vec("p", s, N) for s in range(1, len(ex.steps) + 1)]]),
                         nt.rounded(sp.Matrix.hstack(*ex.posterior))),
               nt.Approx(sp.BlockMatrix([[nt.Vec("h", s, N) for s in range(1, len(ex.steps) + 1)]]),
                         nt.rounded(sp.Matrix.hstack(*ex.hs)))),
-             "Column t is word t; rows are Det, Noun, Verb. The lecture says the RNN \"loses some confidence\": "
+             "Column $t$ is word $t$; rows are Det, Noun, Verb. The lecture says the RNN \"loses some confidence\": "
              "the check below says by how much.",
              example_checks.confidence(ex)),
         Step("ceiling", "Why the RNN cannot be confident",
              sp.Le(nt.StateMax(nt.h(j, t), j), sp.exp(2) / sp.Add(sp.exp(2), N, -1, evaluate=False), evaluate=False),
-             "With U's columns and W's rows distributions and h_{t-1} a distribution (or 0), every entry of "
-             "U h_{t-1} lies in [0, 1] and every entry of W x_t in [0, 1], so the pre-activation lies in [0, 2]^N. "
-             "A softmax entry is 1 / (1 + sum_{i != j} e^{xi_i - xi_j}) with each exponent at least -2: a ceiling "
-             "that linearisation imposes and exact belief propagation does not have.",
+             r"With $U$'s columns and $W$'s rows distributions and $\vec{h}_{t-1}$ a distribution (or 0), every entry "
+             r"of $U\vec{h}_{t-1}$ lies in $[0, 1]$ and every entry of $W\vec{x}_t$ in $[0, 1]$, so the pre-activation "
+             r"lies in $[0, 2]^N$. A softmax entry is $1 / (1 + \sum_{i \ne j} e^{\xi_i - \xi_j})$ with each exponent "
+             "at least $-2$: a ceiling that linearisation imposes and exact belief propagation does not have.",
              checks.ceiling(ex)),
     ]
