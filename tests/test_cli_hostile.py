@@ -166,9 +166,15 @@ def test_audit_into_a_closed_pipe_keeps_its_status(tmp_path):
 # ---- signals ---------------------------------------------------------------------------------------------------
 
 
+def _default_signals() -> None:
+    """In the child: Ctrl-C's default action, even when the suite runs in the background (where SIGINT is ignored
+    and the ignoring is inherited)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _start(args: list[str], **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "symrnn", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals, **kwargs)
 
 
 @pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -281,7 +281,7 @@ def test_the_package_is_callable_on_a_text_or_a_path(tmp_path):
 
 
 def test_a_real_browser_draws_the_derived_page(derived, tmp_path):
-    from tests.test_html import _browser, _chromium
+    from test_html import _browser, _chromium  # tests/ is on the path (pytest rootdir importing)
 
     exe = _chromium()
     if exe is None:

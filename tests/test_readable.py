@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from test_read_cell import ELMAN_BOLD, GRU_BOLD, LSTM_BOLD, LSTM_PLAIN, MGU_BOLD, SOFTMAX_LECTURE
 
 from symrnn import notation as nt
 from symrnn.autodiff import bptt, matcalc, readable
@@ -17,7 +18,6 @@ from symrnn.latex.printer import latex
 from symrnn.models import losses
 from symrnn.numeric import finite_difference as fd
 from symrnn.numeric.binding import bind
-from tests.test_read_cell import ELMAN_BOLD, GRU_BOLD, LSTM_BOLD, LSTM_PLAIN, MGU_BOLD, SOFTMAX_LECTURE
 
 CELLS = {"elman": ELMAN_BOLD, "gru": GRU_BOLD, "lstm": LSTM_BOLD, "lstm-plain": LSTM_PLAIN, "mgu": MGU_BOLD,
          "softmax": SOFTMAX_LECTURE}
