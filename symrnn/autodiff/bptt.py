@@ -315,7 +315,7 @@ def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int =
     case = random_case(cell, loss, T, rng)
     b = derive(cell, loss)
     with mpmath.workdps(dps):
-        params, xs, ys, h0 = _mp_case(case)
+        params, xs, ys, h0 = mp_case(case)
         grads = run(b, params, xs, ys, h0, mode="mpmath").grads
         worst = mpmath.mpf(0)
         for _ in range(directions):
@@ -330,7 +330,7 @@ def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int =
                               f"50-digit directional derivative (worst relative difference {float(worst):.1e})")
 
 
-def _mp_case(case: Case) -> tuple[dict, list, list, dict]:
+def mp_case(case: Case) -> tuple[dict, list, list, dict]:
     """The case's parameters, inputs, targets and initial states as arrays of mpmath numbers (current precision)."""
     return ({n: _mp(m) for n, m in case.params.items()}, [_mp(x) for x in case.xs], [_mp(y) for y in case.ys],
             {s: _mp(v) for s, v in case.h0.items()})
@@ -418,6 +418,6 @@ def gradient_at(b: BPTT, case: Case, digits: int = 60) -> dict[str, sp.Matrix]:
     import mpmath
 
     with mpmath.workdps(digits + 10):
-        grads = run(b, *_mp_case(case), mode="mpmath").grads
+        grads = run(b, *mp_case(case), mode="mpmath").grads
         return {n: sp.Matrix(g.shape[0], g.shape[1], lambda r, c, g=g: sp.Float(g[r, c], digits))
                 for n, g in grads.items()}

@@ -74,8 +74,8 @@ def _the_unrolled(spec: Spec) -> Step:
                 "One copy of the cell per step, sharing the weights: each step reads the states of the step before "
                 "(the initial states at $t = 0$) and the input of its own; the loss adds one term per step. This "
                 "is the very deep network that back-propagation runs through. Checked: the equations evaluated in "
-                "order give the states the engine's forward pass computes, at every step.",
-                Instances(lambda: textbook.unrolled_identities(spec), "unrolled equations vs the forward pass"))
+                "order give the states the engine's forward pass computes, at every step (60 digits).",
+                Computation(lambda rng: textbook.unrolled_check(spec, rng), "unrolled equations vs the forward pass"))
 
 
 def _the_loss(spec: Spec, b: bptt.BPTT) -> Step:
