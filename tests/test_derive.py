@@ -293,7 +293,11 @@ def test_a_real_browser_draws_the_derived_page(derived, tmp_path):
     dom = _browser(exe, tmp_path / "profile", "--dump-dom", page.resolve().as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count("<math") == text.count("<math") and "<merror" not in dom.stdout
-    assert [line for line in dom.stderr.splitlines() if ":CONSOLE" in line] == []
+    shot = tmp_path / "page.png"
+    drawn = _browser(exe, tmp_path / "profile-2", f"--screenshot={shot}", "--window-size=1000,1400",
+                     page.resolve().as_uri())
+    assert drawn.returncode == 0 and shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
+    assert [line for line in (dom.stderr + drawn.stderr).splitlines() if ":CONSOLE" in line] == []
 
 
 def test_the_derived_pdf_has_no_raw_tex_in_its_text(derived):
