@@ -3,14 +3,12 @@
 
 A :class:`Spec` names everything a verdict depends on (the text, the name, the loss, the sizes asked for), so the
 checks are plain functions of it: the proof cache keys them by its fields, and a worker process rebuilds the cell
-from it.  The pieces several checks share (the one-step identities at a size, the whole gradient at T = 3) are made
-once per process.
+from it.  The pieces several checks share (the derived BPTT at a size, the whole gradient at T = 3) are made once per
+process; the one-step proofs of the printed recursion and gradients are :mod:`.textbook`'s.
 
 - the cell as read: the equations, intermediates substituted, are the step the engine differentiates;
 - the loss's gradient in the output, against differentiation of its entry-level form;
 - ``dL/dh_t`` from the recursion against direct differentiation of the loss from t on (T = 3, N = 2);
-- every state's ``rho_{t-1}`` and every parameter's step contribution against entry-level differentiation of one
-  step, as algebra, at N = 2, 4, 8 (with the chain rule over the unrolled chain, every T);
 - every parameter's whole gradient against direct differentiation of the unrolled loss, as algebra (T = 3, N = 2);
 - 50-digit directional derivatives at N = 16, T = 64;
 - the generated code (the standalone module written beside the document, from :func:`compile_bptt`'s kernels)
@@ -122,15 +120,9 @@ def sized(spec: Spec, wanted: tuple[int, ...]) -> list[Cell]:
 
 
 @functools.lru_cache(maxsize=16)
-def _derived(spec: Spec, n: int | None) -> bptt.BPTT:
+def derived(spec: Spec, n: int | None) -> bptt.BPTT:
+    """The engine's BPTT of the spec's cell at state size ``n`` (None: as read), once per process."""
     return bptt.derive(cell_at(spec, n), spec.loss_object())
-
-
-@functools.lru_cache(maxsize=16)
-def _local(spec: Spec, n: int) -> dict[str, tuple[sp.Matrix, sp.Matrix]]:
-    """``{what: (derived, reference)}`` of one step at state size n (what: ``rho_<state>`` or a parameter)."""
-    rng = random.Random(f"{spec.name}:local:{n}")
-    return {what: (d, r) for what, d, r in bptt.local_identities(_derived(spec, n), rng)}
 
 
 @functools.lru_cache(maxsize=4)
@@ -139,11 +131,12 @@ def _whole(spec: Spec) -> tuple[int, dict[str, tuple[sp.Matrix, sp.Matrix]]]:
     cell = sized(spec, (WHOLE_SIZE,))[0]
     rng = random.Random(f"{spec.name}:whole")
     case = bptt.random_case(cell, spec.loss_object(), spec.whole_steps, rng, symbolic=True)
-    b = _derived(spec, cell.n_state)
+    b = derived(spec, cell.n_state)
     return cell.n_state, {name: (d, r) for name, d, r in bptt.whole_identities(b, case)}
 
 
-def _local_sizes(spec: Spec) -> list[int]:
+def local_sizes(spec: Spec) -> list[int]:
+    """The state sizes of the one-step proofs that the declarations allow."""
     return sorted({c.n_state for c in sized(spec, spec.local_sizes)})
 
 
@@ -188,26 +181,10 @@ def delta_identities(spec: Spec) -> Iterator[Identity]:
     cell = sized(spec, (WHOLE_SIZE,))[0]
     loss = spec.loss_object()
     case = bptt.random_case(cell, loss, spec.whole_steps, random.Random(f"{spec.name}:delta"), symbolic=True)
-    run = bptt.run(_derived(spec, cell.n_state), case.params, case.xs, case.ys, case.h0)
+    run = bptt.run(derived(spec, cell.n_state), case.params, case.xs, case.ys, case.h0)
     for time, ref in enumerate(bptt.total_state_gradients(cell, loss, case), start=1):
         yield Identity(run.deltas[time - 1][cell.output], ref, simplifier="atoms", trials=1,
                        label=f"$N = {cell.n_state}$, $T = {spec.whole_steps}$, $t = {time}$")
-
-
-def recurrent_identities(spec: Spec, state: str) -> Iterator[Identity]:
-    """``rho_{t-1}`` of one state against entry-level differentiation of one step, at each local size."""
-    for n in _local_sizes(spec):
-        derived, ref = _local(spec, n)[f"rho_{state}"]
-        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"$N = {n}$, $\\rho$ of ${state}$")
-
-
-def gradient_identities(spec: Spec, param: str) -> Iterator[Identity]:
-    """One parameter: its step contribution against entry-level differentiation at each local size, then its whole
-    gradient against direct differentiation of the unrolled loss (T = 3)."""
-    for n in _local_sizes(spec):
-        derived, ref = _local(spec, n)[param]
-        yield Identity(derived, ref, simplifier="atoms", trials=2, label=f"one step, $N = {n}$, {maths_name(param)}")
-    yield whole_identity(spec, param)
 
 
 def whole_identity(spec: Spec, param: str) -> Identity:

@@ -17,7 +17,7 @@ from sympy.matrices.expressions import MatrixExpr
 from symrnn import notation as nt
 from symrnn.autodiff import bptt, matcalc, readable
 from symrnn.core.derivation import Evidence, Identity, Outcome
-from symrnn.derive.checks import Spec, maths_name, sized
+from symrnn.derive.checks import Spec, derived, local_sizes, maths_name, sized
 from symrnn.derive.shown import cell_text
 
 
@@ -27,7 +27,7 @@ def forms(spec: Spec, n: int | None = None) -> tuple[bptt.BPTT, readable.Readabl
     (None: the size the document shows)."""
     cell = spec.cell() if n is None else sized(spec, (n,))[0]
     text = cell_text(spec.text, n_state=cell.n_state, n_input=spec.n_input, output=spec.output)
-    b = bptt.derive(cell, spec.loss_object())
+    b = derived(spec, cell.n_state)
     return b, readable.readable(b, text.equations), text.equations
 
 
@@ -43,20 +43,16 @@ def _what(what: str) -> str:
     return f"$\\rho$ of ${what[4:]}$" if what.startswith("rho_") else maths_name(what)
 
 
-def _sizes(spec: Spec) -> list[int]:
-    return sorted({c.n_state for c in sized(spec, spec.local_sizes)})
-
-
 def printed_identities(spec: Spec, what: str) -> Iterator[Identity]:
     """``what`` (``rho_<state>`` or a parameter) as printed against entry-level differentiation, at each size."""
-    for n in _sizes(spec):
+    for n in local_sizes(spec):
         shown, _engine, ref = _identities(spec, n)[what]
         yield Identity(shown, ref, simplifier="atoms", trials=2, label=f"$N = {n}$, {_what(what)} as printed")
 
 
 def engine_identities(spec: Spec) -> Iterator[Identity]:
     """Every printed form against the engine's (what the generated code computes), at each size."""
-    for n in _sizes(spec):
+    for n in local_sizes(spec):
         for what, (shown, engine, _ref) in _identities(spec, n).items():
             yield Identity(shown, engine, simplifier="atoms", trials=2,
                            label=f"$N = {n}$, {_what(what)}: printed vs engine")
