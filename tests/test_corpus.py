@@ -129,3 +129,14 @@ def _benchmark_module():
 ])
 def test_what_states_an_equation(latex, expected):
     assert _benchmark_module().states_equation(latex) is expected
+
+
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
+def test_the_audit_finds_no_error_in_correct_material(path):
+    """Every corpus file is correct mathematics (public material as published, variants written correct): what the
+    audit cannot check is ``unread`` or a warning, never an ``error`` (a false alarm)."""
+    from symrnn import audit
+
+    errors = [f"{f.line}: {f.message}" for f in audit.audit_text(path.read_text(encoding="utf-8"))
+              if f.level == "error"]
+    assert errors == []

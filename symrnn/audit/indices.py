@@ -35,6 +35,8 @@ def check_indices(span: Span, rel, doc: Document, out: list[Finding]) -> bool:
     if not isinstance(rel, (sp.Eq, nt.Approx)) or isinstance(rel.lhs, MatrixExpr):
         return True
     left = set(free_indices(rel.lhs))
+    if isinstance(rel.lhs, sp.Basic):  # an index anywhere on the left (x^{-j}: all but x_j) is the left's
+        left |= rel.lhs.free_symbols & {nt.i, nt.j, nt.k}
     bare = {e for p in (rel.lhs.atoms(nt.P) if isinstance(rel.lhs, sp.Basic) else ()) for e in p.events
             if isinstance(e, nt.RV)}
     rhs = rel.rhs

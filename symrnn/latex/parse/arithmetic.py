@@ -239,9 +239,9 @@ class ArithmeticMixin(ParserCore):
             return self.sized(sp.MatMul(*merged), start)
         try:  # one canonical product, at once: one by one is quadratic
             return sp.MatMul(*[f.doit() if isinstance(f, sp.Basic) else f for f in merged]).doit(deep=False)
-        except (NotImplementedError, TypeError, ValueError) as exc:  # SymPy refuses the product's factors
+        except (NotImplementedError, TypeError, ValueError) as exc:  # SymPy refuses the factors: symrnn's limit
             names = " by ".join(type(f).__name__ for f in merged)
-            raise self.error(f"cannot multiply {names} here ({exc})", start, ShapeMismatch) from None
+            raise self.error(f"cannot multiply {names} here ({exc})", start) from None
 
     # -- powers --
     def factor(self):
