@@ -89,12 +89,13 @@ def test_every_check_passes_and_the_files_are_written(derived):
     assert report["name"] == "gru" and report["passed"] and report["quick"]
     assert report["sizes"] == {"N": 3, "D": 2} and report["states"] == ["h"]
     ids = [c["id"] for c in report["checks"]]
-    assert ids[:6] == ["cell", "unrolled", "loss", "delta", "errors", "rho-h"] and ids[-2:] == ["exact", "code"]
-    assert {f"grad-{p}" for p in report["params"]} == set(ids[6:-2])
+    assert ids[:6] == ["cell", "unrolled", "loss", "delta", "errors", "rho-h"]
+    assert ids[-3:] == ["exact", "code", "torch"]  # torch is installed with the test extra
+    assert {f"grad-{p}" for p in report["params"]} == set(ids[6:-3])
     assert all(c["passed"] for c in report["checks"])
     evidence = {c["id"]: c["evidence"] for c in report["checks"]}
     assert evidence.pop("unrolled") == "numeric" and evidence.pop("exact") == "exact"  # 60 digits; rationals
-    assert set(evidence.values()) == {"symbolic", "numeric"} and evidence["code"] == "numeric"
+    assert set(evidence.values()) == {"symbolic", "numeric"} and evidence["code"] == evidence["torch"] == "numeric"
     md = (out / "gru.md").read_text(encoding="utf-8")
     assert "### 1. The cell as read" in md and r"\vec{z}_{t} = \sigma" in md and "FAILED" not in md
     assert r"\frac{d\mathfrak{L}}{dW_{hn}} = \sum_{t=1}^{T}" in md

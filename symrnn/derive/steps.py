@@ -13,7 +13,7 @@ import sympy as sp
 from symrnn import notation as nt
 from symrnn.autodiff import bptt, readable
 from symrnn.core.derivation import Computation, Derivation, Instances, Step
-from symrnn.derive import checks, textbook
+from symrnn.derive import checks, textbook, torch_check
 from symrnn.derive.checks import Spec
 from symrnn.derive.shown import CellText, cell_text
 from symrnn.latex.printer import latex
@@ -156,4 +156,10 @@ def _the_whole_gradient(spec: Spec, b: bptt.BPTT) -> list[Step]:
              "module that imports only NumPy, run as a loop over $t$ on a batch: its gradients against central "
              "finite differences (float64), and equal to the training module's.",
              Computation(lambda rng: checks.numeric(spec, rng), "generated code vs finite differences")),
+        *([Step("torch", f"`{spec.name}_bptt.py` against torch autograd", generic,
+                "A peer library differentiates the same equations: the cell as read and its loss evaluated on "
+                "float64 tensors, one torch operation per node, and `torch.autograd` run backwards through the "
+                "forward pass; the generated module's loss and gradients must equal autograd's.",
+                Computation(lambda rng: torch_check.check(spec, rng), "generated code vs torch autograd"))]
+          if torch_check.available() else []),
     ]

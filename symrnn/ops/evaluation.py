@@ -1,4 +1,5 @@
-"""Numbers for the reference evaluator: NumPy arrays of mpmath numbers (at ``mpmath.mp.dps``) or of floats.
+"""Numbers for the reference evaluator: NumPy arrays of mpmath numbers (at ``mpmath.mp.dps``) or of floats, or torch
+float64 tensors (so that torch autograd differentiates the evaluated expression: a cross-check, imported lazily).
 
 A rule's ``evaluate(node, recurse, numbers)`` builds constants and applies scalar functions through a
 :class:`Numbers`; a scalar function with a ``definition`` in the table is evaluated through that definition.  The
@@ -16,11 +17,16 @@ import sympy as sp
 from symrnn.numeric import guard
 from symrnn.ops.registry import find
 
+MODULES = ("mpmath", "numpy", "torch")  #: the number modules (``lambdify``'s ``modules`` of the same name)
+
 
 class Numbers:
-    """``module``: ``"mpmath"`` (object arrays of mpmath numbers) or ``"numpy"`` (float arrays)."""
+    """``module``: ``"mpmath"`` (object arrays of mpmath numbers), ``"numpy"`` (float arrays) or ``"torch"`` (float64
+    tensors; every operation a torch one, so autograd runs through it)."""
 
     def __init__(self, module: str = "mpmath"):
+        if module not in MODULES:
+            raise ValueError(f"unknown number module {module!r}: choose one of {', '.join(MODULES)}")
         self.module = module
         self.dtype = object if module == "mpmath" else float
 
@@ -30,14 +36,49 @@ class Numbers:
         return mpmath.mpf(c.p) / c.q if self.module == "mpmath" else float(c)
 
     def ones(self, shape) -> np.ndarray:
-        return np.ones(tuple(int(n) for n in shape), dtype=self.dtype)
+        shape = tuple(int(n) for n in shape)
+        if self.module == "torch":
+            import torch
+
+            return torch.ones(shape, dtype=torch.float64)
+        return np.ones(shape, dtype=self.dtype)
 
     def eye(self, n) -> np.ndarray:
+        if self.module == "torch":
+            import torch
+
+            return torch.eye(int(n), dtype=torch.float64)
         one, n = self.number(1), int(n)
         return np.array([[one if r == c else 0 * one for c in range(n)] for r in range(n)], dtype=self.dtype)
 
+    def array(self, rows: list[list]) -> np.ndarray:
+        """An explicit matrix of numbers (rationals as :meth:`number`)."""
+        if self.module == "torch":
+            import torch
+
+            return torch.tensor([[float(e) for e in row] for row in rows], dtype=torch.float64)
+        if all(sp.sympify(e).is_Rational for row in rows for e in row):
+            return np.array([[self.number(e) for e in row] for row in rows], dtype=self.dtype)
+        return np.array(rows, dtype=object)
+
+    @staticmethod
+    def dot(a, b):
+        """The matrix product (``a.dot(b)`` on NumPy arrays of any entries, ``@`` on tensors)."""
+        return a.dot(b) if isinstance(a, np.ndarray) else a @ b
+
+    @staticmethod
+    def column_max(a):
+        """Each column's largest entry, as a row (held constant: it only shifts a softmax's argument)."""
+        return a.max(axis=0, keepdims=True) if isinstance(a, np.ndarray) else a.detach().amax(dim=0, keepdim=True)
+
+    @staticmethod
+    def column_sum(a):
+        return a.sum(axis=0, keepdims=True) if isinstance(a, np.ndarray) else a.sum(dim=0, keepdim=True)
+
     def apply(self, fn, arr: np.ndarray) -> np.ndarray:
         """The scalar function ``fn`` (a SymPy function class or a Lambda) on every entry of ``arr``."""
+        if self.module == "torch":
+            return _compiled(fn, self.module)(arr)
         return np.vectorize(_compiled(fn, self.module), otypes=[self.dtype])(arr)
 
 
@@ -65,4 +106,18 @@ def _compiled(fn, module: str):
         body = guard.vet(fn)(var)
     body = _defined(guard.vet(body))
     guard.vet(sp.Lambda(var, body))  # what is printed: the definitions may bring in functions of their own
+    if module == "torch":  # SymPy's torch printer writes Max as torch.max(0, z), which torch refuses
+        body = body.replace(sp.Max, _pairwise(1)).replace(sp.Min, _pairwise(-1))
     return sp.lambdify(var, body, modules=module)
+
+
+def _pairwise(sign: int):
+    """``Max`` (sign 1) or ``Min`` (-1) of any arguments as ``(a + b +- |a - b|) / 2``, pair by pair."""
+
+    def extremum(*args):
+        out = args[0]
+        for a in args[1:]:
+            out = (out + a + sign * sp.Abs(out - a)) / 2
+        return out
+
+    return extremum

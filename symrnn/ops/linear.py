@@ -7,7 +7,6 @@ B > 1 (sums over a column use ``1 1^T``, never a 1 x 1 product).
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
@@ -53,7 +52,7 @@ def _matmul_evaluate(node, recurse, numbers):
     coeff, mats = node.as_coeff_matrices()
     out = recurse(mats[0])
     for m in mats[1:]:
-        out = out.dot(recurse(m))
+        out = numbers.dot(out, recurse(m))
     return out if coeff == 1 else numbers.number(coeff) * out
 
 
@@ -100,7 +99,7 @@ def _matpow_vjp(node, grad):
 def _matpow_evaluate(node, recurse, numbers):
     base, out = recurse(node.base), None
     for _ in range(_positive_power(node, 1)):
-        out = base if out is None else out.dot(base)
+        out = base if out is None else numbers.dot(out, base)
     return out
 
 
@@ -128,4 +127,4 @@ register(Rule(sp.ZeroMatrix, leaf=True, explicit=lambda node, recurse: node.as_e
 register(Rule(sp.Identity, leaf=True, explicit=lambda node, recurse: node.as_explicit(),
               evaluate=lambda node, recurse, numbers: numbers.eye(node.rows)))
 register(Rule(sp.MatrixBase, explicit=lambda node, recurse: sp.ImmutableMatrix(node),
-              evaluate=lambda node, recurse, numbers: np.array(node.tolist(), dtype=object)))
+              evaluate=lambda node, recurse, numbers: numbers.array(node.tolist())))

@@ -75,9 +75,9 @@ def _log_softmax_vjp(node, grad):
 
 def _evaluate(node, recurse, numbers):
     a = recurse(node.arg)
-    a = a - a.max(axis=0, keepdims=True)
+    a = a - numbers.column_max(a)
     e = numbers.apply(sp.exp, a)
-    s = e / e.sum(axis=0, keepdims=True)
+    s = e / numbers.column_sum(e)
     return numbers.apply(sp.log, s) if isinstance(node, LogSoftmax) else s
 
 
