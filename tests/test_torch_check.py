@@ -79,3 +79,11 @@ def test_the_document_check_passes_and_fails_when_the_code_is_wrong(monkeypatch)
 
     monkeypatch.setattr(standalone, "load", tampered)
     assert not torch_check.check(spec, random.Random(0)).passed
+
+
+@pytest.mark.parametrize("text", [
+    r"$$h_t = \mathrm{ReLU}(W x_t + u \odot h_{t-1} + b)$$",  # IndRNN with ReLU: its derivative is a numpy.select
+    r"$$h_t = \mathrm{softplus}(A h_{t-1} + B x_t + c)$$",
+], ids=["indrnn-relu", "softplus"])
+def test_the_standalone_module_of_other_functions_equals_torch(text):
+    assert torch_check.check(Spec(text, name="cell", n_state=3, n_input=2, quick=True), random.Random(2)).passed

@@ -31,10 +31,10 @@ from symrnn.derive.checks import Spec
 from symrnn.latex.printer import latex
 from symrnn.numeric import guard
 
-#: Syntax a kernel may hold: arithmetic, calls, attributes, tuples, lambdas, numbers.
+#: Syntax a kernel may hold: arithmetic, calls, attributes, tuples and lists, lambdas, numbers.
 _ALLOWED_NODES = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.Return, ast.Name, ast.Load,
                   ast.Store, ast.Attribute, ast.Call, ast.BinOp, ast.UnaryOp, ast.Tuple, ast.Constant, ast.Lambda,
-                  ast.keyword, ast.operator, ast.unaryop)
+                  ast.keyword, ast.operator, ast.unaryop, ast.List)  # lists: numpy.select's (ReLU's derivative)
 
 
 @dataclass(frozen=True)
