@@ -87,3 +87,14 @@ def test_the_document_check_passes_and_fails_when_the_code_is_wrong(monkeypatch)
 ], ids=["indrnn-relu", "softplus"])
 def test_the_standalone_module_of_other_functions_equals_torch(text):
     assert torch_check.check(Spec(text, name="cell", n_state=3, n_input=2, quick=True), random.Random(2)).passed
+
+
+def test_the_whole_gradient_at_three_is_proved_or_said_not_reached(monkeypatch):
+    from symrnn.derive import whole_three
+
+    elman = Spec(r"$$h_t = \tanh(W_{hh} h_{t-1} + W_{hx} x_t + b)$$", name="elman")
+    proved = whole_three.check(elman, random.Random(0))
+    assert proved.passed and proved.evidence.value == "symbolic" and "$N = 3$" in proved.detail
+    monkeypatch.setattr(whole_three, "BUDGET", 0.05)  # nothing finishes in 50 ms: the outcome must say so
+    late = whole_three.check(Spec(ELMAN_SOFTMAX, name="e2"), random.Random(0))
+    assert "not reached" in late.detail and late.evidence.value == "numeric"

@@ -13,7 +13,7 @@ import sympy as sp
 from symrnn import notation as nt
 from symrnn.autodiff import bptt, readable
 from symrnn.core.derivation import Computation, Derivation, Instances, Step
-from symrnn.derive import checks, textbook, torch_check
+from symrnn.derive import checks, textbook, torch_check, whole_three
 from symrnn.derive.checks import Spec
 from symrnn.derive.shown import CellText, cell_text
 from symrnn.latex.printer import latex
@@ -151,6 +151,14 @@ def _the_whole_gradient(spec: Spec, b: bptt.BPTT) -> list[Step]:
              "expressions are too large to expand; the recursion evaluated at a random rational point to 90 digits "
              "is compared with a central difference of step $10^{-35}$ (error $10^{-70}$) in random directions.",
              Computation(lambda rng: checks.exact(spec, rng), "BPTT vs 50-digit directional derivatives")),
+        *([Step("whole-3", f"The whole gradient at $N = {whole_three.SIZE}$", generic,
+                f"Every parameter's sum over $t$ as above, at $N = {whole_three.SIZE}$ and $T = {spec.whole_steps}$ "
+                "with symbolic weights, against direct differentiation of the unrolled loss, where the algebra "
+                f"finishes within {whole_three.BUDGET:.0f} s (a stated budget: the zero test grows quickly with the "
+                "gates' nesting); the check says whether it was reached.",
+                Computation(lambda rng: whole_three.check(spec, rng), "whole gradient at N = 3 vs direct "
+                            "differentiation"))]
+          if not spec.quick and whole_three.available(spec) else []),
         Step("code", f"The generated code, `{spec.name}_bptt.py`", generic,
              "The same expressions as NumPy kernels (the training module's, `symrnn.autodiff.training`), in a "
              "module that imports only NumPy, run as a loop over $t$ on a batch: its gradients against central "
