@@ -20,6 +20,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symrnn import notation as nt
 from symrnn.derive import errors
+from symrnn.latex.parse.objects import MatrixAt
 from symrnn.numeric import guard
 from symrnn.ops import identity, relu, sigmoid, softplus
 
@@ -119,6 +120,14 @@ def _number(expr: sp.Expr) -> sp.Expr | None:
     return value if value.is_number and value.is_real is not False else None
 
 
+def _stack(factor: Any) -> bool:
+    """An explicit column of two or more parts (``[h_{t-1}; x_t]``, a bmatrix of vectors) ending a product."""
+    if isinstance(factor, sp.BlockMatrix):
+        return factor.blockshape[1] == 1 and factor.blockshape[0] > 1
+    return isinstance(factor, sp.MatrixBase) and factor.cols == 1 and factor.rows > 1 and \
+        all(not e.is_number for e in factor)
+
+
 def _is_time(index: sp.Expr) -> bool:
     return bool(index.has(nt.t)) if isinstance(index, sp.Basic) else False
 
@@ -166,6 +175,8 @@ class Reader:
             if _is_time(node.time):
                 return self.quantity(node.base, node.time, node)
             return self.indexed_parameter(node.base, (node.time,), node)
+        if isinstance(node, MatrixAt) and _is_time(node.time):  # C_t, \tilde{C}_t: a capital quantity
+            return self.quantity(node.name, node.time, node)
         if isinstance(node, sp.Indexed):
             base = str(node.base.label)
             if len(node.indices) == 1 and _is_time(node.indices[0]):
@@ -214,9 +225,36 @@ class Reader:
             raise self.fail(errors.UnsupportedConstruct,
                             f"{shown(node)}: the factor {shown(coeff)} is a scalar name; a scalar multiplying a "
                             "vector must be a number (make it a vector and use \\odot)")
-        inner = [self.term(m) for m in mats]
+        mats = list(mats)
+        stacked = self.stacked(mats[-2], mats[-1], node) if len(mats) > 1 and _stack(mats[-1]) else None
+        inner = [self.term(m) for m in (mats[:-2] if stacked is not None else mats)]
+        inner += [stacked] if stacked is not None else []
         body = inner[0] if len(inner) == 1 else Product(tuple(inner), node)
         return body if value == 1 else Scaled(value, body, node)
+
+    def stacked(self, matrix: Any, column: Any, node: Any) -> Sum:
+        """``W [a; b]`` (``W \\cdot [a, b]``, a bmatrix of vectors): W acting on the stacked column is the sum of
+        its column blocks acting on each part, ``W^{(a)} a + W^{(b)} b``; each block is a parameter of its own,
+        named after W and the part (``W_f_h``, ``W_f_x``), so the derivation and the code need no new operation."""
+        weight = self.term(matrix)
+        if not isinstance(weight, Leaf) or weight.kind != PARAM or weight.vector:
+            raise self.fail(errors.UnsupportedConstruct, f"{shown(node)}: a stacked column [a; b] is read after a "
+                                                         "weight matrix only (W [a; b])")
+        parts = list(column.blocks[:, 0]) if isinstance(column, sp.BlockMatrix) else list(column)
+        terms, used = [], set()
+        for part in parts:
+            leaf = self.term(part)
+            if not isinstance(leaf, Leaf) or leaf.kind not in (PREVIOUS, CURRENT, INPUT):
+                raise self.fail(errors.UnsupportedConstruct, f"{shown(part)} in {shown(node)}: a stacked column "
+                                                             "holds quantities (such as h_{t-1} and x_t)")
+            suffix = leaf.name if leaf.kind != CURRENT else f"{leaf.name}t"
+            if suffix in used:
+                raise self.fail(errors.UnsupportedConstruct, f"{shown(node)}: {shown(part)} is stacked twice")
+            used.add(suffix)
+            name = self.identifier(f"{weight.name}_{suffix}", "parameter")
+            block = Leaf(PARAM, name, False, f"{shown(weight.origin)}^{{({leaf.name})}}")
+            terms.append(Product((block, leaf), node))
+        return Sum(tuple(terms), node)
 
     def shift(self, shift: sp.Expr, node: Any) -> list:
         """``v + s`` where the reader kept s as a number: a multiple of the ones vector, or bias columns."""
@@ -287,6 +325,8 @@ class Reader:
             leaf = self.quantity(lhs.base, lhs.time, lhs)
         elif isinstance(lhs, sp.Indexed) and len(lhs.indices) == 1 and _is_time(lhs.indices[0]):
             leaf = self.quantity(str(lhs.base.label), lhs.indices[0], lhs)
+        elif isinstance(lhs, MatrixAt) and _is_time(lhs.time):
+            leaf = self.quantity(lhs.name, lhs.time, lhs)
         else:
             return None
         if leaf.kind == INPUT:

@@ -139,6 +139,14 @@ class ArithmeticMixin(ParserCore):
                 elif self.peek().kind == "cmd" and self.peek().value in _ENTRYWISE:
                     ops.append(self.take())
                     segments.append([self.factor()])
+                elif self.at_sym("*") and self.peek(1).kind != "eof":  # f_t * c_{t-1}: entrywise between vectors
+                    op = self.take()
+                    value = self.factor()
+                    if isinstance(segments[-1][-1], MatrixExpr) and isinstance(value, MatrixExpr):
+                        ops.append(Token("cmd", "odot", op.pos, op.end, "", op.glued))
+                        segments.append([value])
+                    else:
+                        segments[-1].append(value)  # a * b of numbers or names: their product
                 elif self.at_sym("/"):
                     op = self.take()
                     value = self.factor()
@@ -208,6 +216,8 @@ class ArithmeticMixin(ParserCore):
                 raise self.error(f"{what} cannot be {how}", start)
 
     def product(self, factors: list, start: Token):
+        factors = [self.stacked(list(f), start) if isinstance(f, sp.Tuple) and n and _matrix_like(factors[n - 1])
+                   else f for n, f in enumerate(factors)]  # W [h_{t-1}, x_t]: W times the stacked column
         if len(factors) > 1:
             self.only_values(factors, start, "multiplied")
         merged: list[Any] = []
@@ -347,6 +357,10 @@ def _letter(value) -> str:
     """The letter a name is written with: ``b`` for ``b_{ih}`` (a symbol ``b_ih``) or ``b_t``."""
     name = str(value.base.label) if isinstance(value, sp.Indexed) else value.name
     return name.split("_")[0]
+
+
+def _matrix_like(value) -> bool:
+    return isinstance(value, MatrixExpr) and not _column(value)
 
 
 def _column(value) -> bool:

@@ -134,6 +134,11 @@ class MatricesMixin(ParserCore):
         bounded = any(isinstance(c, sp.Basic) and c.has(sp.Sum, sp.Product) for pair in pairs for c in pair)
         return sp.Piecewise(*pairs, evaluate=not bounded)  # evaluating would compute \prod_{t=1}^{10^6} t
 
+    def stacked(self, items: list, tok: Token):
+        """``[a, b]`` or ``[a; b]`` multiplied by a matrix: the column stacking its items, as
+        ``\\begin{bmatrix} a \\\\ b \\end{bmatrix}`` reads (blocks for vectors, entries for scalars)."""
+        return self.explicit_matrix([[item] for item in items], tok)
+
     def explicit_matrix(self, rows: list, tok: Token):
         widths = [len(r) for r in rows]
         if any(isinstance(c, _DotsCell) for row in rows for c in row):

@@ -116,7 +116,8 @@ class PrimariesMixin(ParserCore):
         left = tok.kind == "cmd"
         closer = "]" if tok.arg == "[" or tok.value == "[" else ")"
         items = [self.relation()]
-        while self.at_sym(","):
+        separator = ";" if closer == "]" and self.at_sym(";") else ","  # [h_{t-1}; x_t]: stacked, as with commas
+        while self.at_sym(separator):
             self.take()
             items.append(self.relation())
         end = self.peek()

@@ -1,0 +1,77 @@
+"""Cells written with stacked columns and ``*`` (Colah's LSTM: ``W_f \\cdot [h_{t-1}, x_t]``, ``f_t * C_{t-1}``): the
+reader turns ``W [a; b]`` into the column blocks of W acting on each part, and the gradients of those blocks equal
+torch autograd of a torch LSTM written here with the concatenated weight acting on the concatenated vector."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from symrnn.derive import read_cell
+from symrnn.latex.parse import parse
+
+torch = pytest.importorskip("torch")
+from test_cells_literature import _check  # noqa: E402
+
+COLAH = r"""
+$$f_t = \sigma(W_f \cdot [h_{t-1}, x_t] + b_f)$$
+$$i_t = \sigma(W_i \cdot [h_{t-1}, x_t] + b_i)$$
+$$\tilde{C}_t = \tanh(W_C \cdot [h_{t-1}, x_t] + b_C)$$
+$$C_t = f_t * C_{t-1} + i_t * \tilde{C}_t$$
+$$o_t = \sigma(W_o \cdot [h_{t-1}, x_t] + b_o)$$
+$$h_t = o_t * \tanh(C_t)$$
+"""
+
+STACKED_BOLD = r"""
+$$\mathbf{h}_t = \tanh(\mathbf{W} [\mathbf{h}_{t-1}; \mathbf{x}_t] + \mathbf{b})$$
+"""
+
+STACKED_BMATRIX = r"""
+$$h_t = \tanh\left(W \begin{bmatrix} h_{t-1} \\ x_t \end{bmatrix} + b\right)$$
+"""
+
+
+@pytest.mark.parametrize("latex", [r"W [a_t, b_t]", r"W [a_t; b_t]", r"W \cdot [a_t, b_t]"])
+def test_a_matrix_times_a_bracketed_list_is_a_stacked_column(latex):
+    product = parse(latex)
+    assert isinstance(product, sp.MatMul)
+    column = product.args[-1]
+    assert column.shape == (2, 1) and [str(e) for e in column] == ["a[t]", "b[t]"]
+
+
+def test_a_star_between_vectors_is_entrywise_and_between_numbers_a_product():
+    assert isinstance(parse(r"\mathbf{f}_t * \mathbf{c}_{t-1}"), sp.HadamardProduct)
+    assert parse("2 * 3") == 6 or parse("2 * 3").doit() == 6
+    assert isinstance(parse(r"(x_1, x_2)"), sp.Tuple)  # a list alone is still a tuple
+
+
+def test_colahs_lstm_with_concatenation_and_stars():
+    n, d = 3, 2
+    cell = read_cell(COLAH, n_state=n, n_input=d)
+    assert cell.states == ("C", "h") and cell.output == "h"
+    shapes = {p.name: (p.rows, p.cols) for p in cell.params}
+    for gate in "fiCo":
+        assert shapes[f"W_{gate}_h"] == (n, n) and shapes[f"W_{gate}_x"] == (n, d) and shapes[f"b_{gate}"] == (n, 1)
+
+    def gate(p, g, h, x):  # the concatenated weight on the concatenated vector, as Colah writes it
+        w = torch.cat([p[f"W_{g}_h"], p[f"W_{g}_x"]], dim=1)
+        return w @ torch.cat([h, x], dim=0) + p[f"b_{g}"]
+
+    def step(p, s, x):
+        h, c = s["h"], s["C"]
+        f, i, o = (torch.sigmoid(gate(p, g, h, x)) for g in "fio")
+        c = f * c + i * torch.tanh(gate(p, "C", h, x))
+        h = o * torch.tanh(c)
+        return {"h": h, "C": c}, h
+    _check(cell, step, ["h", "C"], seed=7)
+
+
+@pytest.mark.parametrize("text", [STACKED_BOLD, STACKED_BMATRIX], ids=["semicolon-bold", "bmatrix"])
+def test_an_elman_cell_on_a_stacked_column(text):
+    cell = read_cell(text, n_state=3, n_input=2)
+    assert {p.name for p in cell.params} == {"W_h", "W_x", "b"}
+
+    def step(p, s, x):
+        h = torch.tanh(torch.cat([p["W_h"], p["W_x"]], dim=1) @ torch.cat([s["h"], x]) + p["b"])
+        return {"h": h}, h
+    _check(cell, step, ["h"], seed=8)
