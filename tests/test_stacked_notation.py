@@ -1,6 +1,7 @@
-"""Cells written with stacked columns and ``*`` (Colah's LSTM: ``W_f \\cdot [h_{t-1}, x_t]``, ``f_t * C_{t-1}``): the
-reader turns ``W [a; b]`` into the column blocks of W acting on each part, and the gradients of those blocks equal
-torch autograd of a torch LSTM written here with the concatenated weight acting on the concatenated vector."""
+"""Cells written with stacked columns, ``\\operatorname{diag}(u)`` and ``*`` (Colah's LSTM: ``W_f \\cdot
+[h_{t-1}, x_t]``, ``f_t * C_{t-1}``): the reader turns ``W [a; b]`` into the column blocks of W acting on each part,
+and the gradients of those blocks equal torch autograd of torch cells written here with the concatenated weight acting
+on the concatenated vector (and the diagonal matrix itself)."""
 
 from __future__ import annotations
 
@@ -75,3 +76,13 @@ def test_an_elman_cell_on_a_stacked_column(text):
         h = torch.tanh(torch.cat([p["W_h"], p["W_x"]], dim=1) @ torch.cat([s["h"], x]) + p["b"])
         return {"h": h}, h
     _check(cell, step, ["h"], seed=8)
+
+
+def test_a_diagonal_matrix_of_a_vector_is_an_entrywise_product():
+    cell = read_cell(r"$$h_t = \tanh(\operatorname{diag}(u) h_{t-1} + W x_t + b)$$", n_state=3, n_input=2)
+    assert {p.name: (p.rows, p.cols) for p in cell.params} == {"u": (3, 1), "W": (3, 2), "b": (3, 1)}
+
+    def step(p, s, x):  # the diagonal matrix itself, as written
+        h = torch.tanh(torch.diag(p["u"][:, 0]) @ s["h"] + p["W"] @ x + p["b"])
+        return {"h": h}, h
+    _check(cell, step, ["h"], seed=9)

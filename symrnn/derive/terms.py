@@ -120,6 +120,11 @@ def _number(expr: sp.Expr) -> sp.Expr | None:
     return value if value.is_number and value.is_real is not False else None
 
 
+def _diagonal(factor: Any) -> bool:
+    """``\\operatorname{diag}(u)``: the diagonal matrix of one vector."""
+    return isinstance(factor, nt.Applied) and factor.name.lower() == "diag" and len(factor.arguments) == 1
+
+
 def _stack(factor: Any) -> bool:
     """An explicit column of two or more parts (``[h_{t-1}; x_t]``, a bmatrix of vectors) ending a product."""
     if isinstance(factor, sp.BlockMatrix):
@@ -226,6 +231,14 @@ class Reader:
                             f"{shown(node)}: the factor {shown(coeff)} is a scalar name; a scalar multiplying a "
                             "vector must be a number (make it a vector and use \\odot)")
         mats = list(mats)
+        diag = next((k for k, m in enumerate(mats[:-1]) if _diagonal(m)), None)
+        if diag is not None:  # diag(u) v = u \odot v: the diagonal matrix of a vector, applied
+            right = [self.term(m) for m in mats[diag + 1:]]
+            entrywise = Hadamard((self.term(mats[diag].arguments[0]),
+                                  right[0] if len(right) == 1 else Product(tuple(right), node)), node)
+            left = [self.term(m) for m in mats[:diag]]
+            body = Product((*left, entrywise), node) if left else entrywise
+            return body if value == 1 else Scaled(value, body, node)
         stacked = self.stacked(mats[-2], mats[-1], node) if len(mats) > 1 and _stack(mats[-1]) else None
         inner = [self.term(m) for m in (mats[:-2] if stacked is not None else mats)]
         inner += [stacked] if stacked is not None else []
