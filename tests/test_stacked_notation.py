@@ -86,3 +86,28 @@ def test_a_diagonal_matrix_of_a_vector_is_an_entrywise_product():
         h = torch.tanh(torch.diag(p["u"][:, 0]) @ s["h"] + p["W"] @ x + p["b"])
         return {"h": h}, h
     _check(cell, step, ["h"], seed=9)
+
+
+GOODFELLOW = r"""
+$$\boldsymbol{a}^{(t)} = \boldsymbol{b} + \boldsymbol{W}\boldsymbol{h}^{(t-1)} + \boldsymbol{U}\boldsymbol{x}^{(t)}$$
+$$\boldsymbol{h}^{(t)} = \tanh(\boldsymbol{a}^{(t)})$$
+$$\boldsymbol{o}^{(t)} = \boldsymbol{c} + \boldsymbol{V}\boldsymbol{h}^{(t)}$$
+$$\hat{\boldsymbol{y}}^{(t)} = \mathrm{softmax}(\boldsymbol{o}^{(t)})$$
+"""
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["boldsymbol", "plain"])
+def test_goodfellows_rnn_with_the_time_as_a_superscript(plain):
+    import re
+
+    text = re.sub(r"\\boldsymbol\{([a-zA-Z])\}", r"\1", GOODFELLOW) if plain else GOODFELLOW
+    cell = read_cell(text, n_state=3, n_input=2)
+    assert cell.states == ("h", "yhat") and cell.output == "yhat"
+    assert {p.name: (p.rows, p.cols) for p in cell.params} == {"b": (3, 1), "W": (3, 3), "U": (3, 2), "V": (3, 3),
+                                                               "c": (3, 1)}
+
+    def step(p, s, x):
+        h = torch.tanh(p["b"] + p["W"] @ s["h"] + p["U"] @ x)
+        y = torch.softmax(p["c"] + p["V"] @ h, dim=0)
+        return {"h": h, "yhat": y}, y
+    _check(cell, step, ["h", "yhat"], kind="cross-entropy", seed=10)

@@ -120,6 +120,18 @@ def _number(expr: sp.Expr) -> sp.Expr | None:
     return value if value.is_number and value.is_real is not False else None
 
 
+def _superscript_time(node: Any) -> tuple[str, sp.Expr] | None:
+    """``(name, time)`` of a vector written with its time as a superscript, ``\\boldsymbol{h}^{(t)}`` (read as the
+    copy of h at step t) or ``h^{(t-1)}`` (read as a power): in a cell's equations nothing is raised to a power of t."""
+    if isinstance(node, nt.LayerCopy) and isinstance(node.matrix, sp.MatrixSymbol) and node.matrix.shape[1] == 1 \
+            and _is_time(node.step):
+        return str(node.matrix.name), node.step
+    if isinstance(node, sp.Pow) and isinstance(node.base, sp.Symbol) and _is_time(node.exp) \
+            and sp.expand(node.exp - nt.t) in (0, -1):
+        return node.base.name, node.exp
+    return None
+
+
 def _diagonal(factor: Any) -> bool:
     """``\\operatorname{diag}(u)``: the diagonal matrix of one vector."""
     return isinstance(factor, nt.Applied) and factor.name.lower() == "diag" and len(factor.arguments) == 1
@@ -182,6 +194,9 @@ class Reader:
             return self.indexed_parameter(node.base, (node.time,), node)
         if isinstance(node, MatrixAt) and _is_time(node.time):  # C_t, \tilde{C}_t: a capital quantity
             return self.quantity(node.name, node.time, node)
+        timed = _superscript_time(node)
+        if timed is not None:  # Goodfellow et al.'s \boldsymbol{h}^{(t-1)}: the time as a superscript
+            return self.quantity(*timed, node)
         if isinstance(node, sp.Indexed):
             base = str(node.base.label)
             if len(node.indices) == 1 and _is_time(node.indices[0]):
@@ -225,6 +240,9 @@ class Reader:
 
     def product(self, node: sp.MatMul):
         coeff, mats = node.as_coeff_matrices()
+        timed = [f for f in sp.Mul.make_args(coeff) if _superscript_time(f) is not None]
+        if len(timed) == 1:  # U x^{(t)}: the reader took the vector for a power, a scalar; it acts last
+            coeff, mats = coeff / timed[0], [*mats, timed[0]]
         value = _number(sp.sympify(coeff))
         if value is None:
             raise self.fail(errors.UnsupportedConstruct,
@@ -340,6 +358,8 @@ class Reader:
             leaf = self.quantity(str(lhs.base.label), lhs.indices[0], lhs)
         elif isinstance(lhs, MatrixAt) and _is_time(lhs.time):
             leaf = self.quantity(lhs.name, lhs.time, lhs)
+        elif _superscript_time(lhs) is not None:
+            leaf = self.quantity(*_superscript_time(lhs), lhs)
         else:
             return None
         if leaf.kind == INPUT:
