@@ -74,8 +74,9 @@ _FUNCTION_COMMANDS = frozenset({"sin", "cos", "tan", "sinh", "cosh", "coth", "ar
                                 "csc", "cot", "sqrt", "erf", "det", "arg", "lg", "min", "sgn", "sign", "abs"})
 #: ``\\tilde{c}_t``: a plain accented letter with a time index (read as the vector ``\\tilde{\\mathbf{c}}_t``).
 _ACCENT_TIMED = re.compile(r"\\(tilde|hat|bar)\s*\{\s*([a-z])\s*\}(?=\s*_\s*(?:t(?![A-Za-z])|\{\s*t))")
-#: ``V h_t``, ``V h^{(t)}``, ``E \\mathbf{x}_t``: an upper-case letter the reader takes for a number (the lecture's vocabulary size
-#: V), written right before a vector; a cell cannot scale a vector by a scalar name, so it is read as a matrix.
+#: ``V h_t``, ``V h^{(t)}``, ``E \\mathbf{x}_t``: an upper-case letter the reader takes for a number (the lecture's
+#: vocabulary size V), written right before a vector; a cell cannot scale a vector by a scalar name, so it is read as
+#: a matrix.
 _LETTER_TIMES_VECTOR = re.compile(r"(?<![\\A-Za-z{_^])([A-Z])\s*"
                                   r"(?=[a-z]\s*(?:_|\^\s*\{\s*\()|\\(?:mathbf|vec|boldsymbol|bm)\b)")
 #: ``\\mathcal{L}``, ``\\mathscr{L}`` (a loss's name): read as the plain letter (the reader knows neither font).
