@@ -111,3 +111,22 @@ def test_goodfellows_rnn_with_the_time_as_a_superscript(plain):
         y = torch.softmax(p["c"] + p["V"] @ h, dim=0)
         return {"h": h, "yhat": y}, y
     _check(cell, step, ["h", "yhat"], kind="cross-entropy", seed=10)
+
+
+D2L_ROWS = r"""
+$$\mathbf{H}_t = \tanh(\mathbf{X}_t \mathbf{W}_{xh} + \mathbf{H}_{t-1} \mathbf{W}_{hh} + \mathbf{b}_h)$$
+$$\mathbf{O}_t = \mathbf{H}_t \mathbf{W}_{hq} + \mathbf{b}_q$$
+"""
+
+
+def test_d2ls_row_major_minibatch_form():
+    cell = read_cell(D2L_ROWS, n_state=3, n_input=2)
+    assert cell.states == ("H", "O") and cell.output == "O"
+    shapes = {p.name: (p.rows, p.cols) for p in cell.params}
+    assert shapes["W_xh"] == (2, 3) and shapes["W_hh"] == (3, 3) and shapes["W_hq"] == (3, 3)  # d x h, as d2l
+
+    def step(p, s, x):  # rows: one example per row, as d2l computes; the state kept as columns between steps
+        h = torch.tanh(x.T @ p["W_xh"] + s["H"].T @ p["W_hh"] + p["b_h"].T)
+        o = h @ p["W_hq"] + p["b_q"].T
+        return {"H": h.T, "O": o.T}, o.T
+    _check(cell, step, ["H", "O"], seed=11)

@@ -120,6 +120,10 @@ def _number(expr: sp.Expr) -> sp.Expr | None:
     return value if value.is_number and value.is_real is not False else None
 
 
+def _quantity(term: Any) -> bool:
+    return isinstance(term, Leaf) and term.kind in (PREVIOUS, CURRENT, INPUT)
+
+
 def _superscript_time(node: Any) -> tuple[str, sp.Expr] | None:
     """``(name, time)`` of a vector written with its time as a superscript, ``\\boldsymbol{h}^{(t)}`` (read as the
     copy of h at step t) or ``h^{(t-1)}`` (read as a power): in a cell's equations nothing is raised to a power of t."""
@@ -172,6 +176,7 @@ class Reader:
     def quantity(self, name: str, time: sp.Expr, node: Any) -> Leaf:
         """A name with a time index: the quantity at t or t-1, the input; any other time is refused."""
         name = self.identifier(name, "quantity")
+        name = INPUT_NAME if name == INPUT_NAME.upper() else name  # d2l's minibatch X_t is the input too
         offset = sp.expand(time - nt.t)  # the reader may keep t - 1 unevaluated
         if offset == 0:
             return Leaf(INPUT if name == INPUT_NAME else CURRENT, name, origin=node)
@@ -260,6 +265,9 @@ class Reader:
         stacked = self.stacked(mats[-2], mats[-1], node) if len(mats) > 1 and _stack(mats[-1]) else None
         inner = [self.term(m) for m in (mats[:-2] if stacked is not None else mats)]
         inner += [stacked] if stacked is not None else []
+        if len(inner) == 2 and _quantity(inner[0]) and isinstance(inner[1], Leaf) and inner[1].kind == PARAM \
+                and not inner[1].vector:  # d2l's rows, X_t W_{xh}: the row x^T W is the column W^T x
+            inner = [Transposed(inner[1], node), inner[0]]
         body = inner[0] if len(inner) == 1 else Product(tuple(inner), node)
         return body if value == 1 else Scaled(value, body, node)
 
