@@ -144,16 +144,16 @@ def _check(cell, step, init, kind: str = "squared", seed: int = 0):
     params = {p.name: rng.normal(scale=0.6, size=(p.rows, p.cols)) for p in cell.params}
     xs = rng.normal(size=(T, cell.n_input, B))
     if kind == "squared":
-        ys = rng.normal(size=(T, cell.n_state, B))
+        ys = rng.normal(size=(T, cell.n_output, B))
         targets = ys
     else:
-        targets = rng.integers(0, cell.n_state, size=(T, B))
-        ys = np.zeros((T, cell.n_state, B))
+        targets = rng.integers(0, cell.n_output, size=(T, B))
+        ys = np.zeros((T, cell.n_output, B))
         ys[np.arange(T)[:, None], targets, np.arange(B)[None, :]] = 1.0
     loss, grads = compile_bptt(cell, LOSSES[kind]()).loss_and_grads(params, xs, targets)
 
     p = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
-    state = {s: torch.zeros(cell.n_state, B, dtype=torch.float64) for s in init}
+    state = {s: torch.zeros(cell.size(s), B, dtype=torch.float64) for s in init}
     total = torch.zeros((), dtype=torch.float64)
     for t in range(T):
         state, out = step(p, state, torch.tensor(xs[t]))
@@ -359,14 +359,13 @@ CELL = "$$h_t = \\tanh(W x_t + U h_{t-1})$$\n"
 
 
 def test_unsupported_losses_are_named_errors_with_the_line():
-    _error(UnsupportedLoss, CELL + "\n$$L = \\frac{1}{T}\\sum_t \\frac{1}{2}\\|h_t - y_t\\|^2$$", 3, "averaged",
-           "1/T")
-    _error(UnsupportedLoss, CELL + "$$L = -\\frac{1}{T}\\sum_t \\sum_j y_{j,t} \\log h_{j,t}$$", 2, "averaged")
-    _error(UnsupportedLoss, CELL + "$$L = \\sum_t \\|h_t - y_t\\|^2$$", 2, "factor 1", "1/2")
+    # an average over t (1/T) and other constant factors are read (tests/test_derive_losses.py); these are not
+    _error(UnsupportedLoss, CELL + "\n$$L = \\frac{1}{T-1}\\sum_t \\frac{1}{2}\\|h_t - y_t\\|^2$$", 3, "factor",
+           "power of the sequence length T")
     _error(UnsupportedLoss, CELL + "$$L = \\sum_t \\ell(h_t, y_t)$$", 2, "not a form read")
     _error(UnsupportedLoss, CELL + "$$L = \\frac{1}{2}\\|h_T - y_T\\|^2$$", 2, "sum over t")
     with pytest.raises(UnsupportedLoss):
-        Spec(CELL + "$$L = \\frac{1}{2T}\\sum_t \\|h_t - y_t\\|^2$$").loss_object()
+        Spec(CELL + "$$L = \\frac{1}{2}\\sum_t \\|h_t - y_t\\|^2 + \\sum_t \\|h_t\\|^2$$").loss_object()
 
 
 def test_other_loss_errors():
@@ -378,7 +377,11 @@ def test_other_loss_errors():
     _error(UnreadableEquation, CELL + "$$L = \\frac{1}{2}\\sum_t \\|h_t - y_t\\|^{2$$", 2, "cannot read")
 
 
-def test_an_output_has_the_states_size():
+def test_an_output_layer_has_its_own_size():
     text = CELL + "$$\\hat{y}_t = \\mathrm{softmax}(V h_t)$$"
-    assert read_cell("$\\hat{y}_t \\in \\mathbb{R}^{5}$\n" + text).n_state == 5  # N is 5
-    _error(ShapesDisagree, "$h_t \\in \\mathbb{R}^{4}$, $\\hat{y}_t \\in \\mathbb{R}^{5}$\n" + text, 1, "4", "5")
+    cell = read_cell("$\\hat{y}_t \\in \\mathbb{R}^{5}$\n" + text)
+    assert (cell.n_state, cell.n_output) == (2, 5)  # Q = 5 over N = 2
+    cell = read_cell("$h_t \\in \\mathbb{R}^{4}$, $\\hat{y}_t \\in \\mathbb{R}^{5}$\n" + text)
+    assert (cell.n_state, cell.n_output, {p.name: (p.rows, p.cols) for p in cell.params}["V"]) == (4, 5, (5, 4))
+    _error(ShapesDisagree, "$h_t \\in \\mathbb{R}^{4}$, $\\hat{y}_t \\in \\mathbb{R}^{5}$\n"
+           + CELL + "$$\\hat{y}_t = \\mathrm{softmax}(h_t)$$", 3, "4", "5")

@@ -87,7 +87,7 @@ def test_every_check_passes_and_the_files_are_written(derived):
             assert (out / f"{name}{suffix}").stat().st_size > 0
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))  # the last cell derived: the GRU
     assert report["name"] == "gru" and report["passed"] and report["quick"]
-    assert report["sizes"] == {"N": 3, "D": 2} and report["states"] == ["h"]
+    assert report["sizes"] == {"N": 3, "D": 2, "Q": 3} and report["states"] == ["h"]
     ids = [c["id"] for c in report["checks"]]
     assert ids[:6] == ["cell", "unrolled", "loss", "delta", "errors", "rho-h"]
     assert ids[-3:] == ["exact", "code", "torch"]  # torch is installed with the test extra

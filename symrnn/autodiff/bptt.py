@@ -52,16 +52,31 @@ class BPTT:
     def rho(self, state: str, time=t) -> nt.Vec:
         return rho_symbol(self.cell, state, time)
 
+    def at(self, steps: int) -> BPTT:
+        """The recursion for sequences of ``steps`` steps: the loss's factor (``1/T`` of a loss averaged over t)
+        at T = ``steps``; the same object when the loss is summed."""
+        if self.loss.summed:
+            return self
+        fixed = {nt.T: sp.Integer(steps)}
+
+        def at(exprs: dict) -> dict:
+            return {k: v.xreplace(fixed) for k, v in exprs.items()}
+        return BPTT(self.cell, self.loss, self.step, at(self.seed), at(self.recurrent), at(self.param_grads))
+
 
 def derive(cell: Cell, loss: Loss) -> BPTT:
-    """Derive the BPTT recursion for ``cell`` under ``loss`` (matrix level, any sizes, any T)."""
+    """Derive the BPTT recursion for ``cell`` under ``loss`` (matrix level, any sizes, any T).
+
+    A loss with a factor (``loss.scale``, such as ``1/T`` for a loss averaged over t) starts the recursion with the
+    factor times the per-step gradient, so every rho and every gradient carries it; the expressions then hold the
+    symbol T (:meth:`BPTT.at` fixes it)."""
     step = cell.step(t)
     cur, prev = cell.current(t), cell.previous(t - 1)
     y = target_symbol(cell)
     seed = {}
     for s in cell.states:
         rho = rho_symbol(cell, s)
-        seed[s] = loss.grad(cur[s], y) + rho if s == cell.output else rho
+        seed[s] = loss.step_grad(cur[s], y) + rho if s == cell.output else rho
     params = cell.symbols()
     wrt = [*prev.values(), *params.values()]
     parts: dict[MatrixExpr, list] = {}
@@ -137,6 +152,7 @@ def _run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: 
          mode: str, rho_end: Mapping[str, object] | None = None, gradients: bool = True) -> Run:
     cell = b.cell
     T = len(xs)  # noqa: N806
+    b = b.at(T)
     if mode == "sympy":
         def ev(expr, vals):
             return matcalc.explicit(expr, vals)
@@ -151,6 +167,7 @@ def _run(b: BPTT, params: Mapping[str, object], xs: Sequence, ys: Sequence, h0: 
     for time in range(1, T + 1):
         h, y = states[time][cell.output], ys[time - 1]
         total = total + (b.loss.term(h, y) if mode == "sympy" else _numeric_term(b.loss, h, y, mode))
+    total = scaled_total(b.loss, total, T, mode)
     rhos = dict(rho_end) if rho_end is not None else {s: 0 * states[0][s] for s in cell.states}
     grads: dict[str, object] = {}
     deltas: list[dict[str, object]] = [{} for _ in range(T)]
@@ -184,8 +201,9 @@ def _run_without_zeros(b: BPTT, params, xs, ys, h0) -> Run:
             return e
         return m.applyfunc(entry)
 
-    n = b.cell.n_state
-    out = _run(b, params, xs, [hold(y) for y in ys], h0, "sympy", {s: hold(sp.zeros(n, 1)) for s in b.cell.states})
+    size = b.cell.size
+    out = _run(b, params, xs, [hold(y) for y in ys], h0, "sympy",
+               {s: hold(sp.zeros(size(s), 1)) for s in b.cell.states})
     drop = dict.fromkeys(zeros, sp.S.Zero)
     mats = [*(m for st in out.states for m in st.values()), *(m for d in out.deltas for m in d.values()),
             *out.grads.values()]
@@ -211,6 +229,21 @@ def _zero_aware(node: sp.Basic, args: list) -> sp.Basic:
     if node.is_Add:
         return sp.Add(*[a for a in args if a != 0])
     return node.func(*args)
+
+
+def scaled_total(loss: Loss, total, steps: int, mode: str = "sympy"):
+    """``total`` (the per-step terms summed) times the loss's factor at T = ``steps``, exactly: a SymPy number, an
+    mpmath number at the current precision, or a float."""
+    if loss.summed:
+        return total
+    factor = loss.factor(steps)
+    if mode == "sympy":
+        return factor * total
+    if mode == "mpmath":
+        import mpmath
+
+        return total * mpmath.mpf(int(factor.p)) / int(factor.q)
+    return total * float(factor)
 
 
 _TERMS: dict = {}
@@ -244,7 +277,7 @@ def unrolled_loss(cell: Cell, loss: Loss, params: Mapping[str, sp.Matrix], xs: S
         vals = bind(cell, params, states, xs[time - 1])
         states = {s: matcalc.explicit(step[s], vals) for s in cell.states}
         total += loss.term(states[cell.output], ys[time - 1])
-    return total
+    return scaled_total(loss, total, len(xs))
 
 
 # ---- cases and the three strengths of check ------------------------------------------------------------------------
@@ -270,13 +303,13 @@ def random_case(cell: Cell, loss: Loss, T: int, rng, symbolic: bool = False) -> 
                   for p in cell.params}
     else:
         params = {p.name: sp.Matrix(p.rows, p.cols, lambda *_: rational()) for p in cell.params}
-    n, d = cell.n_state, cell.n_input
+    q, d = cell.n_output, cell.n_input
     xs = [sp.Matrix(d, 1, lambda *_: rational()) for _ in range(T)]
     if loss.name == "cross-entropy":
-        ys = [nt.one_hot(rng.randint(1, n), n) for _ in range(T)]
+        ys = [nt.one_hot(rng.randint(1, q), q) for _ in range(T)]
     else:
-        ys = [sp.Matrix(n, 1, lambda *_: rational()) for _ in range(T)]
-    h0 = {s: sp.Matrix(n, 1, lambda *_: sp.Rational(rng.randint(1, 4), 5)) for s in cell.states}
+        ys = [sp.Matrix(q, 1, lambda *_: rational()) for _ in range(T)]
+    h0 = {s: sp.Matrix(cell.size(s), 1, lambda *_: sp.Rational(rng.randint(1, 4), 5)) for s in cell.states}
     return Case(params, xs, ys, h0)
 
 
@@ -294,7 +327,7 @@ def loss_value(cell: Cell, loss: Loss, params, xs, ys, h0, mode: str = "mpmath")
     for time in range(1, len(xs) + 1):
         states = {s: matcalc.evaluate(step[s], bind(cell, params, states, xs[time - 1]), mode) for s in cell.states}
         total = total + _numeric_term(loss, states[cell.output], ys[time - 1], mode)
-    return total
+    return scaled_total(loss, total, len(xs), mode)
 
 
 def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int = 2,  # noqa: N803
@@ -326,7 +359,8 @@ def exact_check(cell: Cell, loss: Loss, T: int, seed: int = 0, directions: int =
                                       [mpmath.mpf(e) for e in steps])
             worst = max(worst, abs(analytic - estimate.value) / max(abs(estimate.value), mpmath.mpf(1)))
     ok = worst < mpmath.mpf(10) ** -50
-    return ok, float(worst), (f"$N = {cell.n_state}$, $T = {T}$: {directions} random directions agree with a "
+    sizes = f"$N = {cell.n_state}$" + (f", $Q = {cell.n_output}$" if cell.n_output != cell.n_state else "")
+    return ok, float(worst), (f"{sizes}, $T = {T}$: {directions} random directions agree with a "
                               f"50-digit directional derivative (worst relative difference {float(worst):.1e})")
 
 
@@ -348,13 +382,13 @@ def total_state_gradients(cell: Cell, loss: Loss, case: Case) -> list[sp.Matrix]
         states.append(forward_states(cell, step, case, states[-1], time))
     out = []
     for time in range(1, len(case.xs) + 1):
-        free = sp.Matrix(cell.n_state, 1, lambda r, _c: sp.Dummy(f"s{r}", real=True))
+        free = sp.Matrix(cell.n_output, 1, lambda r, _c: sp.Dummy(f"s{r}", real=True))
         cur = {**states[time], cell.output: free}
         tail = loss.term(free, case.ys[time - 1])
         for later in range(time + 1, len(case.xs) + 1):
             cur = forward_states(cell, step, case, cur, later)
             tail += loss.term(cur[cell.output], case.ys[later - 1])
-        grad = sp.Matrix(gradient(tail, list(free)))
+        grad = sp.Matrix(gradient(scaled_total(loss, tail, len(case.xs)), list(free)))
         out.append(grad.xreplace(dict(zip(free, states[time][cell.output]))))
     return out
 
@@ -369,13 +403,13 @@ def symbolic_point(b: BPTT, rng) -> tuple[dict, dict, sp.Matrix, sp.Matrix, dict
     """Entry symbols for one step's parameters, previous states, input and rho; the target is a random one-hot
     vector under cross-entropy, else symbols too."""
     cell = b.cell
-    n = cell.n_state
+    q = cell.n_output
     params = {p.name: nt.entry_matrix(p.name.replace("_", "").lower(), p.rows, p.cols, positive=False)
               for p in cell.params}
-    prev = {s: nt.entry_vector(f"{s}prev", n, positive=False) for s in cell.states}
+    prev = {s: nt.entry_vector(f"{s}prev", cell.size(s), positive=False) for s in cell.states}
     x = nt.entry_vector("x", cell.n_input, positive=False)
-    y = nt.one_hot(rng.randint(1, n), n) if b.loss.name == "cross-entropy" else nt.entry_vector("y", n, positive=False)
-    rho = {s: nt.entry_vector(rho_name(cell, s), n, positive=False) for s in cell.states}
+    y = nt.one_hot(rng.randint(1, q), q) if b.loss.name == "cross-entropy" else nt.entry_vector("y", q, positive=False)
+    rho = {s: nt.entry_vector(rho_name(cell, s), cell.size(s), positive=False) for s in cell.states}
     return params, prev, x, y, rho
 
 
@@ -389,7 +423,7 @@ def local_identities(b: BPTT, rng) -> list[tuple[str, sp.Matrix, sp.Matrix]]:
     params, prev, x, y, rho = symbolic_point(b, rng)
     new = {s: matcalc.explicit(b.step[s], bind(cell, params, prev, x)) for s in cell.states}
     vals = bind(cell, params, prev, x, current=new, target=y, rhos=rho)
-    phi = b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])
+    phi = b.loss.scale * b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])
     out = []
     for s in cell.states:
         out.append((f"rho_{s}", matcalc.explicit(b.recurrent[s], vals), jacobian_row(phi, prev[s])))

@@ -174,14 +174,19 @@ class Kernels:
     after_kernel: Callable | None = field(repr=False)
     inputs: dict = field(default_factory=dict, repr=False)  # symbol -> the input-only subexpression it names
     split: hoisting.Split | None = field(default=None, repr=False)
+    scale: tuple[int, int, int] = (1, 1, 0)  # the loss's factor c T^k as (numerator, denominator of c, k)
 
 
-def build(b: BPTT, kind: str, hoist: bool = True) -> Kernels:
-    """The kernels of ``b`` under the loss ``kind`` (:data:`CROSS_ENTROPY` or :data:`SQUARED_ERROR`)."""
+def build(b: BPTT, kind: str, hoist: bool = True, scale: tuple[int, int, int] = (1, 1, 0)) -> Kernels:
+    """The kernels of ``b`` under the loss ``kind`` (:data:`CROSS_ENTROPY` or :data:`SQUARED_ERROR`), summed over
+    t; ``scale`` is the factor the loop multiplies the loss and the gradients by (:func:`.loop.loss_factor`)."""
+    if not b.loss.summed:
+        raise ValueError("kernels are generated from the recursion of the loss summed over t; the loop applies the "
+                         "factor (compile_bptt does both)")
     cell = b.cell
     params = list(cell.symbols().values())
     prev, cur = list(cell.previous(nt.t - 1).values()), list(cell.current(nt.t).values())
-    x, y, n = cell.input(nt.t), b.target, cell.n_state
+    x, y, n = cell.input(nt.t), b.target, cell.n_output
     rhos = [b.rho(s) for s in cell.states]
     names = tuple(q.name for q in cell.params)
 
@@ -226,4 +231,4 @@ def build(b: BPTT, kind: str, hoist: bool = True) -> Kernels:
                                       f"{name}_after")
     return Kernels(names, tuple(cell.states), cell.output, log_output, len(saved), len(split.deltas),
                    tuple(split.step), tuple(split.after), after_args, inputs_kernel, forward, loss, backward_kernel,
-                   after_kernel, inputs, split)
+                   after_kernel, inputs, split, scale)

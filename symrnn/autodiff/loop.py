@@ -36,6 +36,7 @@ class Generated(Protocol):
     backward_kernel: Callable  # (*params, *states_{t-1}, x_t, *states_t, y_t, *rho_t, *saved_t[, ln h_t])
     #                            -> *rho_{t-1}, *deltas_t, *step contributions, the loss of each column
     after_kernel: Callable | None  # (*params, *arrays of after_args) -> the contributions summed over t
+    scale: tuple[int, int, int]  # the loss's factor c T^k as (numerator of c, denominator of c, k): (1, 1, 0) summed
 
 
 def fold(a: numpy.ndarray) -> numpy.ndarray:
@@ -68,8 +69,14 @@ def run_forward(k: Generated, p: list, x: numpy.ndarray, h0: list) -> tuple[list
     return states, saved
 
 
+def loss_factor(k: Generated, steps: int) -> float:
+    """The loss's factor at T = ``steps``: 1 for a loss summed over t, 1/T for one averaged over t."""
+    numerator, denominator, power = k.scale
+    return numerator / denominator * float(steps) ** power
+
+
 def total_loss(k: Generated, states: list, saved: list, ys: numpy.ndarray) -> float:
-    """The loss summed over the batch and then over t, in time order."""
+    """The loss summed over the batch and then over t, in time order, times the loss's factor."""
     steps, _, batch = ys.shape
     h = states[k.states.index(k.output)]
     terms = []
@@ -77,11 +84,13 @@ def total_loss(k: Generated, states: list, saved: list, ys: numpy.ndarray) -> fl
         now, new = slice(t * batch, (t + 1) * batch), slice((t + 1) * batch, (t + 2) * batch)
         log = (saved[-1][:, now],) if k.log_output else ()
         terms.append(float(k.loss_kernel(h[:, new], ys[t], *log).sum()))
-    return sum(terms)
+    return sum(terms) * loss_factor(k, steps)
 
 
 def run_bptt(k: Generated, p: list, xs: numpy.ndarray, ys: numpy.ndarray, h0: list) -> tuple[float, dict]:
-    """The loss and ``{parameter: gradient}``: forward, then backward from t = T to 1, then the hoisted sums."""
+    """The loss and ``{parameter: gradient}``: forward, then backward from t = T to 1, then the hoisted sums.  The
+    kernels are those of the loss summed over t; a loss with a factor (1/T: averaged over t) multiplies the sums
+    by it at the end (the recursion is linear in the error it starts from)."""
     steps, _, batch = xs.shape
     x = fold(xs)
     states, saved = run_forward(k, p, x, h0)
@@ -106,7 +115,11 @@ def run_bptt(k: Generated, p: list, xs: numpy.ndarray, ys: numpy.ndarray, h0: li
         arrays = after_arrays(k, x, ys, states, saved, deltas)
         for name, g in zip(k.after_grads, k.after_kernel(*p, *arrays)):
             accumulate(grads[name], g)
-    return sum(terms), grads
+    factor = loss_factor(k, steps)
+    if factor != 1.0:
+        for g in grads.values():
+            g *= factor
+    return sum(terms) * factor, grads
 
 
 def after_arrays(k: Generated, x: numpy.ndarray, ys: numpy.ndarray, states: list, saved: list,
@@ -126,4 +139,4 @@ def accumulate(total: numpy.ndarray, part) -> None:
 
 
 #: The functions the standalone module copies, in order.
-FUNCTIONS = (fold, run_forward, total_loss, run_bptt, after_arrays, accumulate)
+FUNCTIONS = (fold, run_forward, loss_factor, total_loss, run_bptt, after_arrays, accumulate)

@@ -109,7 +109,7 @@ def readable(b: BPTT, equations: Sequence[Equation] | None = None) -> Readable:
     for s in cell.states:
         cur = cell.current()[s]
         if s == cell.output:
-            incoming[cur].append(b.loss.grad(cur, b.target))
+            incoming[cur].append(b.loss.step_grad(cur, b.target))  # with the loss's factor (1/T: averaged)
         incoming[cur].append(rho_symbol(cell, s))
     errors: list[Named] = []
     out: dict[MatrixExpr, list[MatrixExpr]] = {}
@@ -234,7 +234,7 @@ def identities(b: BPTT, r: Readable, equations: Sequence[Equation], rng: random.
     for e in equations:
         vals[e.lhs] = matcalc.explicit(e.rhs, vals)
     new = {s: vals[cell.current()[s]] for s in cell.states}
-    phi = b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])
+    phi = b.loss.scale * b.loss.term(new[cell.output], y) + sp.Add(*[(rho[s].T * new[s])[0] for s in cell.states])
     out = []
     for s in cell.states:
         out.append((f"rho_{s}", matcalc.explicit(r.expanded(r.recurrent[s]), vals),

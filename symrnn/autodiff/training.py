@@ -5,7 +5,10 @@ its kernels (:mod:`symrnn.autodiff.kernels`): what depends on the recursion runs
 (:mod:`symrnn.autodiff.loop`), one forward and one backward kernel call per step; what does not (every ``W x_t``,
 every ``sum_t A_t B_t^T``) is found from the step's symbolic form (:mod:`symrnn.autodiff.hoisting`) and computed
 before or after the loop as one product over all steps.  Nothing is unrolled, nothing is per entry.  A batch of B
-sequences is ``(n, B)`` arrays per step.  Every state of a cell (``h``, and ``c`` for an LSTM) goes through the
+sequences is ``(n, B)`` arrays per step.  A loss with a factor (``1/T``: averaged over t) runs the kernels of the
+loss summed over t and multiplies the loss and every gradient by the factor at the end (:func:`.loop.loss_factor`),
+which equals the derivation's (the recursion is linear in the error it starts from; ``symrnn derive`` checks the
+result against the averaged loss).  Every state of a cell (``h``, and ``c`` for an LSTM) goes through the
 same code path, keyed by ``cell.states`` and :func:`symrnn.bptt.rho_name`.
 
 :class:`Compiled` checks the arrays it is handed (named errors, size caps) before any work.
@@ -25,7 +28,7 @@ from symrnn.autodiff.bptt import BPTT, derive
 from symrnn.autodiff.kernels import CROSS_ENTROPY, SQUARED_ERROR, Kernels, check_matrix_level
 from symrnn.core.budget import SizeLimit, check_count
 from symrnn.models.cells import Cell
-from symrnn.models.losses import Loss
+from symrnn.models.losses import Loss, scale_parts
 from symrnn.numeric import guard
 
 ArrayMap = Mapping[str, np.ndarray]
@@ -116,7 +119,8 @@ class Compiled:
                 dims, value = [*dims, len(value)], value[0] if value else None
         if not dims:
             return  # not an array: _inputs names it
-        T, B, N = int(dims[0]), int(dims[2]) if len(dims) >= 3 else 1, self.cell.n_state  # noqa: N806
+        T, B = int(dims[0]), int(dims[2]) if len(dims) >= 3 else 1  # noqa: N806
+        N = max(self.cell.size(s) for s in self.cell.states)  # noqa: N806
         try:
             check_count(T, max_steps, "time steps", "the max_steps argument")
             check_count(T * B * N, max_elements, f"state entries (T x B x N = {T} x {B} x {N})",
@@ -147,7 +151,7 @@ class Compiled:
         return np.ascontiguousarray(xs), batched
 
     def _targets(self, targets, T: int, B: int, batched: bool) -> np.ndarray:  # noqa: N803
-        n = self.cell.n_state
+        n = self.cell.n_output
         try:
             arr = np.asarray(targets)
         except Exception as exc:  # noqa: BLE001 - ragged lists and the like
@@ -155,7 +159,7 @@ class Compiled:
         if arr.dtype.kind in "iu":
             if self.loss_kind != CROSS_ENTROPY:
                 raise TargetError(f"integer targets are class indices, for cross-entropy; {self.bptt.loss.name} "
-                                  f"needs arrays of shape (T, N, B) = {(T, n, B)}")
+                                  f"needs arrays of shape (T, Q, B) = {(T, n, B)}")
             want = (T, B) if batched else (T,)
             if arr.shape != want:
                 raise ShapeError(f"class-index targets must have shape {want} (T{', B' if batched else ''}), "
@@ -173,16 +177,16 @@ class Compiled:
         ys = _real_array(targets, "targets")
         if ys.shape != want:
             hint = " (class indices must be an integer array)" if self.loss_kind == CROSS_ENTROPY else ""
-            raise ShapeError(f"targets must have shape {want} (T, N{', B' if batched else ''}), got {ys.shape}"
+            raise ShapeError(f"targets must have shape {want} (T, Q{', B' if batched else ''}), got {ys.shape}"
                              + hint)
         if self.loss_kind == CROSS_ENTROPY and (ys < 0).any():
             raise TargetError("cross-entropy targets are probabilities (one-hot): found a negative entry")
         return np.ascontiguousarray(ys.reshape(T, n, B))
 
     def _initial(self, h0, B: int) -> list[np.ndarray]:  # noqa: N803
-        states, n = self.cell.states, self.cell.n_state
+        states, size = self.cell.states, self.cell.size
         if h0 is None:
-            return [np.zeros((n, B)) for _ in states]
+            return [np.zeros((size(s), B)) for s in states]
         if not isinstance(h0, Mapping):
             if len(states) != 1:
                 raise InputError(f"cell {self.cell.name!r} has states {list(states)}: give h0 as a dict")
@@ -192,6 +196,7 @@ class Compiled:
             raise InputError(f"h0 names unknown states {unknown}; the cell's states are {list(states)}")
         out = []
         for s in states:
+            n = size(s)
             if s not in h0:
                 out.append(np.zeros((n, B)))
                 continue
@@ -208,8 +213,8 @@ class Compiled:
 
     def forward(self, params: ArrayMap, inputs, h0=None, *, max_steps: int = MAX_STEPS,
                 max_elements: int = MAX_ELEMENTS) -> dict[str, np.ndarray]:
-        """Every state ``h_0 .. h_T``: ``{state: (T+1, N, B) array}`` (``(T+1, N)`` for 2-D inputs); size caps as in
-        :meth:`loss_and_grads`."""
+        """Every state ``h_0 .. h_T``: ``{state: (T+1, N, B) array}`` (``(T+1, N)`` for 2-D inputs; an output layer's
+        state has its own size Q); size caps as in :meth:`loss_and_grads`."""
         self._size(inputs, max_steps, max_elements)
         p = self._params(params)
         xs, batched = self._inputs(inputs)
@@ -221,7 +226,8 @@ class Compiled:
 
     def loss(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,
              max_elements: int = MAX_ELEMENTS) -> float:
-        """The loss summed over time and batch (forward only); size caps as in :meth:`loss_and_grads`."""
+        """The loss summed over time and batch, times its factor (1/T when averaged over t; forward only); size caps
+        as in :meth:`loss_and_grads`."""
         self._size(inputs, max_steps, max_elements)
         p = self._params(params)
         xs, batched = self._inputs(inputs)
@@ -231,14 +237,16 @@ class Compiled:
 
     def loss_and_grads(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,
                        max_elements: int = MAX_ELEMENTS) -> tuple[float, dict[str, np.ndarray]]:
-        """The loss summed over time and batch, and its gradient in every parameter (arrays of their shapes).
+        """The loss summed over time and batch (times its factor: 1/T for a loss averaged over t), and its gradient
+        in every parameter (arrays of their shapes).
 
-        ``params``: name -> array of the parameter's shape.  ``inputs``: (T, D, B), or (T, D) for one sequence.
-        ``targets``: for cross-entropy integer classes (T, B) (0-based) or one-hot (T, N, B); for squared error
-        (T, N, B); drop the B axis for (T, D) inputs.  ``h0``: None (zeros), an array (N,), (N, 1) or (N, B), or a
-        dict of them by state name.  Inputs over ``max_steps`` time steps (:data:`MAX_STEPS`, 10^5) or ``max_elements``
-        state entries T x B x N (:data:`MAX_ELEMENTS`, 10^7) are refused before any work: :class:`InputTooLarge` (an
-        :class:`InputError` and a :class:`~symrnn.core.budget.SizeLimit`) names the count and the limit.
+        ``params``: name -> array of the parameter's shape.  ``inputs``: (T, D, B), or (T, D) for one
+        sequence.  ``targets``: for cross-entropy integer classes (T, B) (0-based) or one-hot (T, Q, B); for squared
+        error (T, Q, B), Q the output's size; drop the B axis for (T, D) inputs.  ``h0``: None (zeros), an array
+        (N,), (N, 1) or (N, B), or a dict of them by state name.  Inputs over ``max_steps`` time steps
+        (:data:`MAX_STEPS`, 10^5) or ``max_elements`` state entries T x B x N (:data:`MAX_ELEMENTS`, 10^7) are
+        refused before any work: :class:`InputTooLarge` (an :class:`InputError` and a
+        :class:`~symrnn.core.budget.SizeLimit`) names the count and the limit.
         """
         self._size(inputs, max_steps, max_elements)
         p = self._params(params)
@@ -273,8 +281,13 @@ def compile_bptt(cell: Cell, loss: Loss, *, hoist: bool = True) -> Compiled:
     guard.vet(sp.Tuple(*cell.step().values()), symbols=False)  # symbols are renamed by codegen.kernel
     b = derive(cell, loss)
     check_matrix_level(b)
-    kind = _loss_term(loss, cell.n_state)
-    return Compiled(b, kind, kernels.build(b, kind, hoist=hoist))
+    kind = _loss_term(loss, cell.n_output)
+    if loss.summed:
+        return Compiled(b, kind, kernels.build(b, kind, hoist=hoist))
+    # the kernels compute the loss summed over t; the loop multiplies by the factor (the recursion is linear in it)
+    coeff, power = scale_parts(loss.scale)
+    unit = derive(cell, loss.unit())
+    return Compiled(b, kind, kernels.build(unit, kind, hoist=hoist, scale=(int(coeff.p), int(coeff.q), power)))
 
 
 # ---- loading PyTorch modules -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from symrnn.derive.building import builder
 from symrnn.derive.dependencies import LOSS, Definition, Structure, structure
 from symrnn.derive.equations import Declaration, read_equations
 from symrnn.derive.loss_reading import LossEquation, is_loss, read_loss
-from symrnn.derive.shapes import ONE, D, Dims, N, ShapeConflict, Shapes
+from symrnn.derive.shapes import ONE, D, Dims, N, Q, ShapeConflict, Shapes
 from symrnn.models.cells import Cell, Param
 from symrnn.numeric import guard
 
@@ -72,14 +72,24 @@ def _check_names(s: Structure) -> None:
                                      f"{what}; give it a time index or another name", d.line, d.text)
 
 
+def recurrent(s: Structure) -> set[str]:
+    """The states whose value at t-1 is used: every state but an output state (:mod:`.dependencies`)."""
+    used = {leaf.name for d in s.definitions.values() for leaf in tm.leaves(d.term) if leaf.kind == tm.PREVIOUS}
+    return {name for name in s.states if name in used}
+
+
 def _shapes(s: Structure, declarations: tuple[Declaration, ...], n_state: int | None,
-            n_input: int | None) -> tuple[Shapes, int, int]:
-    """Shape inference over the declarations and the kept equations; the sizes N and D it ends with."""
+            n_input: int | None, n_output: int | None = None,
+            sizes: Mapping[str, int] | None = None) -> tuple[Shapes, int, int]:
+    """Shape inference over the declarations and the kept equations; the sizes N and D it ends with (and the
+    output's size Q in ``shapes.n_output``: an output state's own size, N unless declared or ``n_output``)."""
     dims = Dims()
     n_dim, d_dim, one = dims.new(N, n_state), dims.new(D, n_input), dims.new(ONE)
+    q_dim = dims.new(Q)
     shapes = Shapes(dims)
+    fed = recurrent(s)
     for name in s.states:
-        shapes.quantities[name] = (n_dim, one)
+        shapes.quantities[name] = (n_dim if name in fed else q_dim, one)
     shapes.quantities[tm.INPUT_NAME] = (d_dim, one)
     for decl in declarations:
         leaf = tm.Reader(decl.line, decl.text).leaf(decl.obj)
@@ -100,6 +110,21 @@ def _shapes(s: Structure, declarations: tuple[Declaration, ...], n_state: int | 
             raise exc.at(d.line, d.text) from None
     n = dims.value.get(dims.find(n_dim), n_state or DEFAULT_STATE)
     m = dims.value.get(dims.find(d_dim), n_input or DEFAULT_INPUT)
+    if s.output not in fed:
+        try:
+            q = shapes.size(q_dim, n, m, dict(sizes or {}), f"the output {s.output}_t", n_output)
+        except ShapeConflict as exc:
+            d = s.definitions[s.output]
+            raise exc.at(d.line, d.text) from None
+        if n_output is not None and q != n_output:
+            d = s.definitions[s.output]
+            raise ShapeConflict(f"the output {s.output}_t has {q} entries ({dims.show(q_dim)}), not the "
+                                f"{n_output} asked for").at(d.line, d.text)
+        shapes.n_output = q
+    elif n_output is not None and n_output != n:
+        d = s.definitions[s.output]
+        raise ShapeConflict(f"the output {s.output}_t is a state, of N = {n} entries, not the {n_output} asked "
+                            "for").at(d.line, d.text)
     return shapes, n, m
 
 
@@ -113,7 +138,7 @@ def _parameters(s: Structure, shapes: Shapes, n: int, m: int, sizes: Mapping[str
             rows, cols = shapes.params[leaf.name]
             try:
                 what = f"the parameter {leaf.name}"
-                size = [shapes.size(x, n, m, dict(sizes), what) for x in (rows, cols)]
+                size = [shapes.size(x, n, m, dict(sizes), what, shapes.n_output) for x in (rows, cols)]
             except ShapeConflict as exc:
                 raise exc.at(d.line, d.text) from None
             params[leaf.name] = Param(leaf.name, *size)
@@ -126,7 +151,8 @@ def _ones(s: Structure, shapes: Shapes, n: int, m: int, sizes: Mapping[str, int]
         for leaf in tm.leaves(d.term):
             if leaf.kind == tm.ONES:
                 try:
-                    out[id(leaf)] = shapes.size(shapes.ones[id(leaf)][0], n, m, dict(sizes), "a ones vector")
+                    out[id(leaf)] = shapes.size(shapes.ones[id(leaf)][0], n, m, dict(sizes), "a ones vector",
+                                                shapes.n_output)
                 except ShapeConflict as exc:
                     raise exc.at(d.line, d.text) from None
     return out
@@ -140,7 +166,7 @@ def _size_argument(value: int | None, what: str) -> int | None:
 
 def read_cell(text: str, name: str = "cell", *, n_state: int | None = None, n_input: int | None = None,
               output: str | None = None, sizes: Mapping[str, int] | None = None,
-              budget: Budget = DEFAULT) -> Cell:
+              budget: Budget = DEFAULT, n_output: int | None = None) -> Cell:
     """The cell that ``text``'s equations define.
 
     States are the quantities whose value at t-1 is used; other quantities defined at t are intermediates,
@@ -150,7 +176,8 @@ def read_cell(text: str, name: str = "cell", *, n_state: int | None = None, n_in
     is the quantity the loss reads; by default the one the text's loss equation reads (``L = \\frac{1}{2}\\sum_t
     \\|o_t - y_t\\|^2``), else the output layer's last quantity (``\\hat{y}_t`` of ``o_t = V h_t + c``, ``\\hat{y}_t =
     \\mathrm{softmax}(o_t)``), else ``h`` if it is a state, else the last state written; an output that is not a state
-    becomes an output state (:mod:`.dependencies`), with N entries like every state.  Bad input is a
+    becomes an output state (:mod:`.dependencies`) of its own size Q (``cell.n_output``; ``V \\in \\mathbb{R}^{Q
+    \\times N}`` with Q in ``sizes``, a declared number, ``n_output``, else N).  Bad input is a
     :class:`~symrnn.derive.errors.CellError` subclass with the line.  Nothing from the text is executed.
     """
     try:
@@ -158,17 +185,20 @@ def read_cell(text: str, name: str = "cell", *, n_state: int | None = None, n_in
     except guard.UnsafeName as exc:
         raise errors.BadName(f"the cell's name {name!r} cannot be an identifier: {exc.reason}") from None
     n_state, n_input = _size_argument(n_state, "n_state"), _size_argument(n_input, "n_input")
+    n_output = _size_argument(n_output, "n_output")
     sizes = dict(sizes or {})
     for key, value in sizes.items():
         _size_argument(value, f"sizes[{key!r}]")
     definitions, declarations = _definitions(text, budget)
     s = structure(definitions, output)
     _check_names(s)
-    shapes, n, m = _shapes(s, declarations, n_state, n_input)
+    shapes, n, m = _shapes(s, declarations, n_state, n_input, n_output, sizes)
     params = _parameters(s, shapes, n, m, sizes)
     ones = _ones(s, shapes, n, m, sizes)
     terms = {d.name: d.term for d in _kept(s)}
-    return Cell(name, n, m, params, builder(s.order, terms, s.states, ones), states=s.states, output=s.output)
+    own = ((s.output, shapes.n_output),) if shapes.n_output is not None and shapes.n_output != n else ()
+    return Cell(name, n, m, params, builder(s.order, terms, s.states, ones), states=s.states, output=s.output,
+                sizes=own)
 
 
 def loss_equation(text: str, budget: Budget = DEFAULT) -> LossEquation | None:

@@ -60,6 +60,7 @@ class Spec:
     n_input: int | None = None
     quick: bool = False
     output: str | None = None
+    n_output: int | None = None
 
     @property
     def local_sizes(self) -> tuple[int, ...]:
@@ -91,7 +92,10 @@ class Spec:
         return self.loss if self.loss is not None else "squared"
 
     def loss_object(self) -> losses.Loss:
-        return LOSSES[self.loss_key]()
+        """The loss used, with the loss equation's factor (``1/T`` for a loss averaged over t) when the text has one."""
+        loss = LOSSES[self.loss_key]()
+        stated = self.stated_loss(self.text)
+        return loss if stated is None or stated.scale == 1 else loss.scaled(stated.scale)
 
     def cell(self) -> Cell:
         """The cell at the sizes asked for: the one the document shows and the standalone module computes."""
@@ -99,40 +103,53 @@ class Spec:
 
 
 @functools.lru_cache(maxsize=64)
-def cell_at(spec: Spec, n: int | None) -> Cell:
-    """The spec's cell with state size ``n`` (None: as read)."""
+def cell_at(spec: Spec, n: int | None, q: int | None = None) -> Cell:
+    """The spec's cell with state size ``n`` (None: as read) and output size ``q`` (None: as asked for or read)."""
     return read_cell(spec.text, spec.name, n_state=n if n is not None else spec.n_state, n_input=spec.n_input,
-                     output=spec.output)
+                     output=spec.output, n_output=q if q is not None else spec.n_output)
 
 
 def sized(spec: Spec, wanted: tuple[int, ...]) -> list[Cell]:
-    """The cell at each wanted state size that its declarations allow; the cell as read if they fix another."""
+    """The cell at each wanted state size that its declarations allow; the cell as read if they fix another.
+
+    An output layer whose size Q nothing fixes (no declaration, no ``n_output``) gets Q = N + 1 here, so that the
+    checks run with Q and N distinct: a transposed or wrongly sized output weight cannot pass them."""
     out = []
     for n in wanted:
-        try:
-            out.append(cell_at(spec, n))
-        except ShapesDisagree:
-            continue
+        tries = ([n + 1] if spec.n_output is None else []) + [None]
+        for q in tries:
+            try:
+                out.append(cell_at(spec, n, q))
+                break
+            except ShapesDisagree:
+                continue
     return out or [spec.cell()]
+
+
+def sizes_label(cell: Cell) -> str:
+    """``$N = 2$``, with ``$Q = 3$`` when the output's size is not N."""
+    return f"$N = {cell.n_state}$" + (f", $Q = {cell.n_output}$" if cell.n_output != cell.n_state else "")
 
 
 # ---- identities, made once per process ---------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=16)
-def derived(spec: Spec, n: int | None) -> bptt.BPTT:
-    """The engine's BPTT of the spec's cell at state size ``n`` (None: as read), once per process."""
-    return bptt.derive(cell_at(spec, n), spec.loss_object())
+def derived(spec: Spec, cell: Cell) -> bptt.BPTT:
+    """The engine's BPTT of one of the spec's cells (:func:`cell_at`, :func:`sized`) under its loss, once per
+    process."""
+    return bptt.derive(cell, spec.loss_object())
 
 
 @functools.lru_cache(maxsize=4)
-def _whole(spec: Spec) -> tuple[int, dict[str, tuple[sp.Matrix, sp.Matrix]]]:
-    """The state size used and ``{parameter: (BPTT's gradient, direct gradient)}`` of the unrolled loss."""
+def _whole(spec: Spec) -> tuple[Cell, dict[str, tuple[sp.Matrix, sp.Matrix]]]:
+    """The cell used and ``{parameter: (BPTT's gradient, direct gradient)}`` of the unrolled loss (with the loss's
+    factor: a loss averaged over t is differentiated averaged)."""
     cell = sized(spec, (WHOLE_SIZE,))[0]
     rng = random.Random(f"{spec.name}:whole")
     case = bptt.random_case(cell, spec.loss_object(), spec.whole_steps, rng, symbolic=True)
-    b = derived(spec, cell.n_state)
-    return cell.n_state, {name: (d, r) for name, d, r in bptt.whole_identities(b, case)}
+    b = derived(spec, cell)
+    return cell, {name: (d, r) for name, d, r in bptt.whole_identities(b, case)}
 
 
 def local_sizes(spec: Spec) -> list[int]:
@@ -149,17 +166,17 @@ def cell_identities(spec: Spec) -> Iterator[Identity]:
     from symrnn.derive.shown import cell_text
 
     cell = sized(spec, (WHOLE_SIZE,))[0]
-    substituted = cell_text(spec.text, n_state=cell.n_state, n_input=spec.n_input, output=spec.output).substituted()
+    substituted = cell_text(spec.text, n_state=cell.n_state, n_input=spec.n_input, output=spec.output,
+                            n_output=cell.n_output).substituted()
     step = cell.step()
-    n = cell.n_state
     params = {p.name: nt.entry_matrix(p.name.replace("_", "").lower(), p.rows, p.cols, positive=False)
               for p in cell.params}
-    prev = {s: nt.entry_vector(f"{s}prev", n, positive=False) for s in cell.states}
+    prev = {s: nt.entry_vector(f"{s}prev", cell.size(s), positive=False) for s in cell.states}
     x = nt.entry_vector("x", cell.n_input, positive=False)
     vals = bind(cell, params, prev, x)
     for s in cell.states:
         yield Identity(matcalc.explicit(substituted[s], vals), matcalc.explicit(step[s], vals), simplifier="atoms",
-                       trials=2, label=f"${s}_t$ at $N = {n}$")
+                       trials=2, label=f"${s}_t$ at {sizes_label(cell)}")
 
 
 def loss_identities(spec: Spec) -> Iterator[Identity]:
@@ -181,18 +198,18 @@ def delta_identities(spec: Spec) -> Iterator[Identity]:
     cell = sized(spec, (WHOLE_SIZE,))[0]
     loss = spec.loss_object()
     case = bptt.random_case(cell, loss, spec.whole_steps, random.Random(f"{spec.name}:delta"), symbolic=True)
-    run = bptt.run(derived(spec, cell.n_state), case.params, case.xs, case.ys, case.h0)
+    run = bptt.run(derived(spec, cell), case.params, case.xs, case.ys, case.h0)
     for time, ref in enumerate(bptt.total_state_gradients(cell, loss, case), start=1):
         yield Identity(run.deltas[time - 1][cell.output], ref, simplifier="atoms", trials=1,
-                       label=f"$N = {cell.n_state}$, $T = {spec.whole_steps}$, $t = {time}$")
+                       label=f"{sizes_label(cell)}, $T = {spec.whole_steps}$, $t = {time}$")
 
 
 def whole_identity(spec: Spec, param: str) -> Identity:
     """One parameter's whole gradient (BPTT's sum over t) against direct differentiation of the unrolled loss."""
-    n, whole = _whole(spec)
+    cell, whole = _whole(spec)
     derived, direct = whole[param]
     return Identity(derived, direct, simplifier="atoms", trials=1,
-                    label=f"whole gradient, $N = {n}$, $T = {spec.whole_steps}$, "
+                    label=f"whole gradient, {sizes_label(cell)}, $T = {spec.whole_steps}$, "
                           f"$d\\mathfrak{{L}}/d{maths_name(param)[1:]}")
 
 
@@ -206,8 +223,9 @@ def exact(spec: Spec, rng: random.Random) -> Outcome:
 
 
 def numeric(spec: Spec, rng: random.Random) -> Outcome:
-    """The standalone module's loss and gradients against central finite differences (float64), and equal to
-    :func:`compile_bptt`'s on the same batch (relative 1e-12)."""
+    """The standalone module's loss against the loss computed from the cell's equations alone (the reference
+    evaluator, with the loss's factor: 1/T for a loss averaged over t), its gradients against central finite
+    differences (float64), and both equal to :func:`compile_bptt`'s on the same batch (relative 1e-12)."""
     from symrnn.derive import standalone
     from symrnn.numeric.gradcheck import check_gradients, describe, gradcheck
     from symrnn.numeric.threeway import numeric_case
@@ -223,14 +241,32 @@ def numeric(spec: Spec, rng: random.Random) -> Outcome:
     if worst > 1e-12:
         return Outcome(False, Evidence.NUMERIC, f"`{spec.name}_bptt.py` differs from the training module by "
                        f"{worst:.1e}")
+    reference = _reference_loss(cell, loss, params, xs, ys)
+    off = abs(value - reference) / max(1.0, abs(reference))
+    if off > 1e-10:
+        return Outcome(False, Evidence.NUMERIC, f"`{spec.name}_bptt.py`'s loss {value!r} is not the loss of the "
+                       f"cell's equations, {reference!r} (relative difference {off:.1e})")
     res = check_gradients(lambda p: module.loss(p, xs, ys), params, grads, max_entries=200, seed=rng.randint(0, 99))
     if not res.passed:
         return Outcome(False, Evidence.NUMERIC, f"`{spec.name}_bptt.py`: {res.message}")
     also = gradcheck(made.compiled, params, xs, ys, max_entries=50, seed=1)
     return Outcome(also.passed, Evidence.NUMERIC,
-                   f"$N = {cell.n_state}$, $D = {cell.n_input}$, $T = {NUMERIC_STEPS}$, batch {NUMERIC_BATCH}: "
-                   f"`{spec.name}_bptt.py` equals the training module (largest relative difference {worst:.1e}); "
+                   f"{sizes_label(cell)}, $D = {cell.n_input}$, $T = {NUMERIC_STEPS}$, batch {NUMERIC_BATCH}: "
+                   f"`{spec.name}_bptt.py` equals the training module (largest relative difference {worst:.1e}), "
+                   f"its loss the loss of the equations ({off:.1e}); "
                    f"{describe(res)}" + ("" if also.passed else f"; the training module: {also.message}"))
+
+
+def _reference_loss(cell: Cell, loss: losses.Loss, params: dict, xs: np.ndarray, ys: np.ndarray) -> float:
+    """The loss from the cell's step and the loss's terms alone (:func:`bptt.loss_value`, float64, zero initial
+    states), its factor applied: independent of the derivation and of the generated code."""
+    steps, batch = xs.shape[0], xs.shape[2]
+    if ys.ndim == 2:  # classes
+        onehot = np.zeros((steps, cell.n_output, batch))
+        onehot[np.arange(steps)[:, None], ys, np.arange(batch)[None, :]] = 1.0
+        ys = onehot
+    h0 = {s: np.zeros((cell.size(s), batch)) for s in cell.states}
+    return float(bptt.loss_value(cell, loss, params, list(xs), list(ys), h0, mode="numpy"))
 
 
 def maths_name(param: str) -> str:

@@ -91,16 +91,22 @@ def _check_loss(spec: Spec, cell) -> list[str]:
     to report: a ``loss`` argument that the text's loss equation overrides."""
     stated = spec.stated_loss(spec.text)
     if spec.loss_key == "cross-entropy" and not isinstance(cell.step()[cell.output], Softmax):
-        shown = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output)
+        shown = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output,
+                          n_output=spec.n_output)
         line = next((e.line for e in shown.equations if e.name == cell.output), None)
         how = f"the loss equation on line {stated.line}" if stated is not None else "--loss cross-entropy"
         raise UnsupportedConstruct(f"{how} reads {cell.output}_t as probabilities, but {cell.output}_t is not a "
                                    "softmax; use squared error, or end the cell with a softmax",
                                    stated.line if stated is not None else line)
+    notes = []
     if stated is not None and spec.loss is not None and spec.loss != stated.kind:
-        return [f"the loss is the text's loss equation on line {stated.line} ({stated.kind} of {stated.quantity}_t); "
-                f"--loss {spec.loss} applies only to a text without one"]
-    return []
+        notes.append(f"the loss is the text's loss equation on line {stated.line} ({stated.kind} of "
+                     f"{stated.quantity}_t); --loss {spec.loss} applies only to a text without one")
+    if stated is not None and stated.scale.could_extract_minus_sign():
+        notes.append(f"the loss equation on line {stated.line} has a negative factor ({stated.scale} times the usual "
+                     f"{stated.kind}): its gradients are derived as written, and descending them increases the "
+                     "usual loss")
+    return notes
 
 
 def derive_file(path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OUT, *, name: str | None = None,
@@ -114,24 +120,28 @@ def derive_file(path: str | os.PathLike, out: str | os.PathLike = DEFAULT_OUT, *
 def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = "cell", loss: str | None = None,
                 source_name: str = "the text", n_state: int | None = None, n_input: int | None = None,
                 seed: int = 0, jobs: int = 1, cache: ProofCache | None = None, progress: Progress | None = None,
-                make_pdf: bool = True, quick: bool = False, output: str | None = None) -> Derived:
+                make_pdf: bool = True, quick: bool = False, output: str | None = None,
+                n_output: int | None = None) -> Derived:
     """Derive, verify and write the cell ``text`` defines (see the module's docstring); ``quick``: smaller proofs
     (:data:`symrnn.derive.checks.QUICK`).  The loss is the text's loss equation when it has one (``L = ...``:
-    squared error or cross-entropy summed over t; an average over t or another form is a named error), else ``loss``
-    (default squared error); ``output`` chooses the quantity it reads (default :func:`symrnn.derive.read_cell`'s)."""
+    squared error or cross-entropy, summed or averaged over t or with another constant factor, :mod:`.loss_reading`;
+    another form is a named error), else ``loss`` (default squared error); ``output`` chooses the quantity it reads
+    (default :func:`symrnn.derive.read_cell`'s), ``n_output`` the size Q of an output layer that the text does not
+    fix (default N)."""
     folder = writable_folder(out, "--out")
-    spec = Spec(text, check_name(name), loss, n_state, n_input, quick, output)
+    spec = Spec(text, check_name(name), loss, n_state, n_input, quick, output, n_output)
     spec.loss_object()  # an unknown or unsupported loss, before any work
     notes = _check_loss(spec, spec.cell())  # a bad cell: its CellError, before any work
     d = derivation(spec, source_name)
     made = standalone.build(spec)  # before the workers fork: they inherit it
     results = verify_all([d], seed, jobs, cache, progress)
     res = Derived(spec.name, results, messages=notes)
-    shown = cell_text(text, n_state=n_state, n_input=n_input, output=output)
-    tex_source = document.tex(d, results, shown, source_name)
+    shown = cell_text(text, n_state=n_state, n_input=n_input, output=output, n_output=n_output)
+    stated = spec.stated_loss(text)
+    tex_source = document.tex(d, results, shown, source_name, stated)
     page = html([d], results, text, title=f"The cell {spec.name}: back-propagation through time, derived and "
                 "verified by symrnn", credit=f"{source_name}, as read by symrnn")
-    for fname, data in ((f"{spec.name}.md", document.markdown(d, results, shown, source_name)),
+    for fname, data in ((f"{spec.name}.md", document.markdown(d, results, shown, source_name, stated)),
                         (f"{spec.name}.tex", tex_source), (f"{spec.name}.html", page.text),
                         (f"{spec.name}_bptt.py", made.source)):
         write_atomic(folder / fname, data)
@@ -143,12 +153,13 @@ def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = 
         if target is not None:
             res.files.append(target)
     cell = made.compiled.cell
-    stated = spec.stated_loss(text)
     res.report = {"cell": source_name, "name": spec.name, "loss": made.compiled.bptt.loss.name, "seed": seed,
+                  "loss_scale": str(made.compiled.bptt.loss.scale),
                   "loss_equation": None if stated is None else {"line": stated.line, "kind": stated.kind,
-                                                                "reads": stated.quantity},
+                                                                "reads": stated.quantity,
+                                                                "scale": str(stated.scale)},
                   "passed": res.ok, "quick": quick, "states": list(cell.states), "output": cell.output,
-                  "sizes": {"N": cell.n_state, "D": cell.n_input},
+                  "sizes": {"N": cell.n_state, "D": cell.n_input, "Q": cell.n_output},
                   "params": {p.name: [p.rows, p.cols] for p in cell.params},
                   "longest_formula": document.longest_formula(d),
                   "checks": [r.as_dict() for r in results],

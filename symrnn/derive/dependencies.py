@@ -11,7 +11,8 @@ quantity (a quantity at t that depends on a state, that no state needs and that 
 several); else ``h`` if it is a state, else the last state written.  An output that is not a state is made an
 *output state*: computed at every step like a state (the quantities it uses are its intermediates, their parameters
 parameters of the cell), its value at t-1 used by nothing, so that the gradient that flows back through it is zero.
-The engine gives every state one size N, so an output state has N entries too.  A Jordan network (``h_t = \\tanh(W
+An output state has its own size Q (an output layer ``o_t = V h_t + c`` with ``V`` Q x N; :mod:`.shapes`), N
+when the equations make it so.  A Jordan network (``h_t = \\tanh(W
 x_t + U o_{t-1} + b)``, ``o_t = \\sigma(V h_t + c)``) has the one state o, which is its output; h is an intermediate.
 
 Only what the states and the output need is kept: other equations are not part of the cell, and a right side that

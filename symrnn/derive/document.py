@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from symrnn.core.derivation import Derivation, Step
 from symrnn.core.verify import Result
+from symrnn.derive.loss_reading import LossEquation
 from symrnn.derive.shown import CellText
 from symrnn.documents.render import tex_text
 from symrnn.latex.printer import latex
@@ -46,14 +47,24 @@ def _title(d: Derivation) -> str:
     return f"{d.title}, derived and verified by symrnn"
 
 
-def markdown(d: Derivation, results: Sequence[Result], cell: CellText, source_name: str) -> str:
-    """The document in Markdown with ``$$...$$`` displays."""
+def _written(cell: CellText, loss: LossEquation | None) -> list[tuple[int, str, str]]:
+    """``(line, what, LaTeX)`` of every equation read, the loss equation among them, in the order of the lines."""
+    out = [(eq.line, f"{'state' if eq.state else 'intermediate'} {eq.name}", eq.source) for eq in cell.equations]
+    if loss is not None:
+        out.append((loss.line, f"the loss, {loss.kind}" + ("" if loss.scale == 1 else f" times {loss.scale}"),
+                    loss.text))
+    return sorted(out, key=lambda item: item[0])
+
+
+def markdown(d: Derivation, results: Sequence[Result], cell: CellText, source_name: str,
+             loss: LossEquation | None = None) -> str:
+    """The document in Markdown with ``$$...$$`` displays (``loss``: the text's loss equation, listed with the
+    cell's)."""
     by_id = {r.id: r for r in results}
     out = [f"# {_title(d)}", "", d.intro, "", summary(results), "", f"## The equations of {source_name}", ""]
-    for eq in cell.equations:
-        fence = _fence(eq.source)
-        out += [f"Line {eq.line} ({'state' if eq.state else 'intermediate'} {eq.name}):", "", f"{fence}latex",
-                eq.source, fence, ""]
+    for line, what, source in _written(cell, loss):
+        fence = _fence(source)
+        out += [f"Line {line} ({what}):", "", f"{fence}latex", source, fence, ""]
     out += ["## The derivation", ""]
     for n, step in enumerate(d.steps, start=1):
         r = by_id[step.id]
@@ -91,7 +102,8 @@ def breakable(math: str, width: int = 110) -> str:
     return r"\begin{multline*}" + "\n" + (r" \\" + "\n").join(lines) + "\n" + r"\end{multline*}"
 
 
-def tex(d: Derivation, results: Sequence[Result], cell: CellText, source_name: str) -> str:
+def tex(d: Derivation, results: Sequence[Result], cell: CellText, source_name: str,
+        loss: LossEquation | None = None) -> str:
     """A standalone LaTeX document (article class, amsmath)."""
     by_id = {r.id: r for r in results}
     out = [r"\documentclass[11pt]{article}", r"\usepackage[utf8]{inputenc}", r"\usepackage[T1]{fontenc}",
@@ -99,9 +111,8 @@ def tex(d: Derivation, results: Sequence[Result], cell: CellText, source_name: s
            rf"\title{{{tex_text(_title(d))}}}", r"\date{}", r"\begin{document}", r"\maketitle",
            tex_text(d.intro), "", tex_text(summary(results)), "",
            rf"\section*{{{tex_text('The equations of ' + source_name)}}}"]
-    for eq in cell.equations:
-        out += [rf"\noindent Line {eq.line} ({'state' if eq.state else 'intermediate'} {tex_text(eq.name)}): "
-                rf"\texttt{{{tex_text(eq.source)}}}", ""]
+    for line, what, source in _written(cell, loss):
+        out += [rf"\noindent Line {line} ({tex_text(what)}): \texttt{{{tex_text(source)}}}", ""]
     out += [r"\section*{The derivation}"]
     for n, step in enumerate(d.steps, start=1):
         r = by_id[step.id]

@@ -8,11 +8,15 @@ or an output layer's ``\\hat{y}_t``) and any bounds on the sum over t (``\\sum_t
   entry by entry ``\\frac{1}{2}\\sum_t \\sum_j (q_{j,t} - y_{j,t})^2``);
 - cross-entropy: ``-\\sum_t \\sum_j y_{j,t} \\log q_{j,t}`` or ``-\\sum_t \\mathbf{y}_t^\\top \\log \\mathbf{q}_t``.
 
-The derivation's losses are these sums (:mod:`symrnn.models.losses`): squared error with its 1/2, cross-entropy with
-its minus sign.  Anything else is :class:`~symrnn.derive.errors.UnsupportedLoss` with the line, never dropped: an
-average over t (a factor 1/T) is refused by name (the loss and every gradient would be T times too large), and so is
-another factor (``\\sum_t \\|q_t - y_t\\|^2`` without 1/2), a per-step loss written as a function (``\\ell(h_t, y_t)``)
-or a sum of two losses.  Nothing is evaluated: the reader's SymPy objects are matched by their structure.
+Either may have a constant factor, outside the sum or inside it, read with the loss as its *scale* beyond the kind's
+own (squared error's 1/2, cross-entropy's minus sign): a number times a power of the sequence length T.  So a loss
+averaged over t (``\\frac{1}{T}\\sum_t \\frac{1}{2}\\|q_t - y_t\\|^2``, ``-\\frac{1}{T}\\sum_t \\sum_j y_{j,t} \\log
+q_{j,t}``, ``\\frac{1}{2T}\\sum_t \\|q_t - y_t\\|^2``) has the scale 1/T, a squared error without its 1/2 the scale 2;
+the derivation carries the scale into the error at the output and so into every gradient
+(:meth:`symrnn.models.losses.Loss.scaled`).  Anything else is :class:`~symrnn.derive.errors.UnsupportedLoss` with the
+line, never dropped: another factor (``\\frac{1}{T-1}``, a parameter), a per-step loss written as a function
+(``\\ell(h_t, y_t)``) or a sum of two losses.  Nothing is evaluated: the reader's SymPy objects are matched by their
+structure.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from symrnn import notation as nt
 from symrnn.derive import errors
 from symrnn.derive import terms as tm
 from symrnn.derive.equations import Equation
+from symrnn.models import losses
 
 SQUARED, CROSS_ENTROPY = "squared", "cross-entropy"  #: keys of :data:`symrnn.derive.checks.LOSSES`
 TARGET = "y"  #: the target's name: ``y_t``, ``\\mathbf{y}_t``, ``y_{j,t}``
 _FORMS = (r"squared error \frac{1}{2}\sum_t \|q_t - y_t\|^2 or cross-entropy -\sum_t \sum_j y_{j,t} \log q_{j,t} "
-          r"(q_t a quantity defined at t)")
+          r"(q_t a quantity defined at t), either with a constant factor such as \frac{1}{T} (averaged over t)")
 _WANT = {SQUARED: sp.Rational(1, 2), CROSS_ENTROPY: sp.S.NegativeOne}
 
 
@@ -43,6 +48,13 @@ class LossEquation:
     line: int
     text: str
     origin: object = None  # the quantity as read, for messages
+    scale: sp.Expr = sp.S.One  # the factor beyond the kind's own (1/2, -1): 1 summed, 1/T averaged over t
+    name: str = "L"  # the loss's name on the left
+
+    @property
+    def averaged(self) -> bool:
+        """Whether the loss is divided by the sequence length T."""
+        return self.scale.has(nt.T)
 
 
 def _time(index) -> bool:
@@ -186,16 +198,17 @@ def read_loss(eq: Equation) -> LossEquation:
         raise m.fail(f"a loss is a sum over t of one step's term: {_FORMS}")
     kind, (name, node), factor = m.form(summed[1])
     factor = sp.simplify(coeff * factor)
-    T = next((s for s in factor.free_symbols if s.name == "T"), None)  # noqa: N806
-    if T is not None:
-        per = sp.simplify(factor * T)
-        if per == _WANT[kind]:
-            raise m.fail("the loss is averaged over t (the factor 1/T): symrnn derives the loss summed over t, whose "
-                         "gradients are T times the average's; write the sum (without 1/T) and divide the gradients "
-                         "by T")
-        raise m.fail(f"the factor {tm.shown(factor)} of the loss is not read: {_FORMS}")
-    if factor != _WANT[kind]:
-        what = "squared error has the factor 1/2" if kind == SQUARED else "cross-entropy has the factor -1"
-        raise m.fail(f"the factor {tm.shown(factor)} of this {kind} loss is not read: the derivation's {what} "
-                     f"({_FORMS})")
-    return LossEquation(kind, name, eq.line, eq.text, node)
+    factor = factor.xreplace({s: nt.T for s in factor.free_symbols if s.name == "T"})
+    try:
+        scale = losses.check_scale(sp.simplify(factor / _WANT[kind]))
+    except ValueError:
+        raise m.fail(f"the factor {tm.shown(factor)} of this {kind} loss is not read: a loss's factor is a number "
+                     f"times a power of the sequence length T (\\frac{{1}}{{T}} for a loss averaged over t); "
+                     f"{_FORMS}") from None
+    return LossEquation(kind, name, eq.line, eq.text, node, scale, _loss_name(eq.lhs))
+
+
+def _loss_name(lhs) -> str:
+    """The loss's own name as written (``L``, ``E``; ``\\mathcal{L}`` was read as ``L``), when it is a plain one."""
+    name = str(getattr(lhs, "name", ""))
+    return name if name.isidentifier() and name.isascii() else "L"

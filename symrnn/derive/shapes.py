@@ -1,12 +1,15 @@
 """The sizes of a cell's quantities and parameters, inferred from how they are used and what is declared.
 
 Every dimension is a variable; each sum, product and Hadamard product makes two of them equal (union-find).  A
-variable may carry a *role*: ``N`` (the states' size), ``D`` (the input's), ``1`` (a column's width); two roles never
-meet, so ``W \\vec{h}_{t-1}`` with ``W`` used as ``W \\vec{x}_t`` elsewhere, or ``W \\in \\mathbb{R}^{h \\times d}``
-multiplying a state, is :class:`~symrnn.derive.errors.ShapesDisagree` naming both shapes.  A declared size is a
-variable named by its symbol (``h``, ``d``), so a declaration relates sizes (``W_{hx} \\in \\mathbb{R}^{h \\times
-d}`` with ``\\mathbf{x}_t \\in \\mathbb{R}^d`` makes W N x D); a declared number fixes a size.  At the end each
-variable takes its value: N is ``n_state``, D ``n_input``, a number itself, a named size its value in ``sizes``.
+variable may carry a *role*: ``N`` (the states' size), ``D`` (the input's), ``1`` (a column's width), ``Q`` (the
+size of an output layer's output, which no step reads back); two of N, D and 1 never meet (Q meeting one of them
+takes its role: ``\\hat{y}_t = \\mathrm{softmax}(\\vec{h}_t)`` has N entries), so ``W \\vec{h}_{t-1}`` with ``W``
+used as ``W \\vec{x}_t`` elsewhere, or ``W \\in \\mathbb{R}^{h \\times d}`` multiplying a state, is
+:class:`~symrnn.derive.errors.ShapesDisagree` naming both shapes.  A declared size is a variable named by its symbol
+(``h``, ``d``), so a declaration relates sizes (``W_{hx} \\in \\mathbb{R}^{h \\times d}`` with ``\\mathbf{x}_t \\in
+\\mathbb{R}^d`` makes W N x D); a declared number fixes a size.  At the end each variable takes its value: N is
+``n_state``, D ``n_input``, a number itself, a named size its value in ``sizes``; Q a number or a named size's
+value when it has one, else ``n_output``, else N's value.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sympy as sp
 from symrnn.derive import errors
 from symrnn.derive import terms as tm
 
-N, D, ONE = "N", "D", "1"
+N, D, ONE, Q = "N", "D", "1", "Q"
 
 
 class Dims:
@@ -62,13 +65,18 @@ class Dims:
         if a == b:
             return True
         ra, rb, va, vb = self.role.get(a), self.role.get(b), self.value.get(a), self.value.get(b)
+        if ra == Q and rb:  # the output's size meets another role: it is that size
+            ra = None
+        elif rb == Q and ra:
+            rb = None
         if (ra and rb and ra != rb) or (va is not None and vb is not None and va != vb):
             return False
         if ONE in (ra, rb) and (va, vb) != (None, None) and 1 not in (va, vb):
             return False
         self.parent[b] = a
-        if rb:
-            self.role[a] = rb
+        self.role.pop(a, None)
+        if ra or rb:
+            self.role[a] = ra or rb
         if vb is not None:
             self.value[a] = vb
         self.names.setdefault(a, set()).update(self.names.pop(b, set()))
@@ -96,6 +104,7 @@ class Shapes:
     params: dict[str, tuple[int, int]] = field(default_factory=dict)
     declared_at: dict[str, tuple[sp.Expr, sp.Expr, int]] = field(default_factory=dict)
     ones: dict[int, tuple[int, int]] = field(default_factory=dict)  # by the id of each ones leaf
+    n_output: int | None = None  # the output's size Q when it is not N (set by the reader at the end)
 
     def quantity(self, name: str) -> tuple[int, int]:
         if name not in self.quantities:
@@ -174,19 +183,27 @@ class Shapes:
             raise ShapeConflict(f"{tm.shown(leaf.origin)} is declared {self.dims.shape(shape)} but is "
                                 f"{self.dims.shape(current)}")
 
-    def size(self, d: int, n_state: int, n_input: int, sizes: dict[str, int], what: str) -> int:
-        """The number a dimension stands for; :class:`ShapeConflict` when nothing fixes it."""
+    def size(self, d: int, n_state: int, n_input: int, sizes: dict[str, int], what: str,
+             n_output: int | None = None) -> int:
+        """The number a dimension stands for; :class:`ShapeConflict` when nothing fixes it.  The output's size Q:
+        a number, a named size in ``sizes``, else ``n_output``, else ``n_state``."""
         r = self.dims.find(d)
         role, value = self.dims.role.get(r), self.dims.value.get(r)
-        if role == ONE:
-            return 1
-        if value is not None:
-            return value
-        if role in (N, D):
-            return n_state if role == N else n_input
+        fixed = 1 if role == ONE else value if value is not None else {N: n_state, D: n_input}.get(role)
+        if fixed is not None:
+            given = {name: int(sizes[name]) for name in sorted(self.dims.names.get(r, ())) if name in sizes}
+            other = next(((name, v) for name, v in given.items() if v != fixed), None)
+            if other is not None:
+                made = f"{role} = {fixed}" if role in (N, D) else str(fixed)
+                raise ShapeConflict(f"the size {other[0]} is given as {other[1]}, but the equations and declarations "
+                                    f"make it {made} (it is a size of {what}): a declaration with its sizes in the "
+                                    "wrong order?")
+            return fixed
         for name in sorted(self.dims.names.get(r, ())):
             if name in sizes:
                 return int(sizes[name])
+        if role == Q:
+            return n_output if n_output is not None else n_state
         names = sorted(self.dims.names.get(r, ()))
         if names:
             raise ShapeConflict(f"the size {'/'.join(names)} of {what} is not fixed by the equations or the "

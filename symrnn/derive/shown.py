@@ -59,13 +59,14 @@ class CellText:
 
 
 def cell_text(text: str, *, n_state: int | None = None, n_input: int | None = None, output: str | None = None,
-              sizes: Mapping[str, int] | None = None, budget: Budget = DEFAULT) -> CellText:
+              sizes: Mapping[str, int] | None = None, budget: Budget = DEFAULT,
+              n_output: int | None = None) -> CellText:
     """The cell that ``text`` defines, equation by equation (the arguments are :func:`read_cell`'s; the same
     errors are raised for the same text)."""
     definitions, declarations = cr._definitions(text, budget)
     s = structure(definitions, output)
     cr._check_names(s)
-    shapes, n, m = cr._shapes(s, declarations, n_state, n_input)
+    shapes, n, m = cr._shapes(s, declarations, n_state, n_input, n_output, sizes)
     params = {p.name: p for p in cr._parameters(s, shapes, n, m, dict(sizes or {}))}
     ones = cr._ones(s, shapes, n, m, dict(sizes or {}))
     kept = {d.name: d for d in cr._kept(s)}

@@ -31,7 +31,8 @@ def _eq(lhs, rhs) -> sp.Eq:
 def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
     """The derivation of ``spec``'s cell (read at the sizes asked for), section named after the cell."""
     cell = spec.cell()
-    text = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output)
+    text = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output,
+                     n_output=spec.n_output)
     b, r, _ = textbook.forms(spec)
     intermediates = [_m(e.lhs) for e in text.equations if not e.state]
     prev, cur = cell.previous(t - 1), cell.current()
@@ -42,13 +43,24 @@ def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
                 "not fed back)" if len(fed) < len(cell.states) else "")
              + (f", intermediates {', '.join(intermediates)}" if intermediates else "")
              + f", parameters {', '.join(_m(p.symbol) for p in cell.params)}; $N = {cell.n_state}$, "
-             f"$D = {cell.n_input}$. Loss: {b.loss.name} of {_m(cur[cell.output])}, summed over $t = 1, \\dots, T$. "
+             f"$D = {cell.n_input}$" + (f", $Q = {cell.n_output}$ (the output's size)"
+                                        if cell.n_output != cell.n_state else "")
+             + f". Loss: {b.loss.name} of {_m(cur[cell.output])}, {_over_t(b.loss.scale)}. "
              "symrnn derives back-propagation through time for it from the operations' rules, checks every step, "
              "and writes the training code.")
     steps = [_the_cell(spec, text), _the_unrolled(spec), _the_loss(spec, b), _the_deltas(spec, b), _the_errors(spec, r),
              *(_the_recursion(spec, b, r, s) for s in cell.states),
              *(_the_gradient(spec, b, r, p.name) for p in cell.params), *_the_whole_gradient(spec, b)]
     return Derivation(spec.name, f"Back-propagation through time for the cell `{spec.name}`", intro, steps)
+
+
+def _over_t(scale: sp.Expr) -> str:
+    """How the loss combines its steps: summed, averaged (1/T) or summed times a factor."""
+    if scale == 1:
+        return "summed over $t = 1, \\dots, T$"
+    if scale == 1 / T:
+        return "averaged over $t = 1, \\dots, T$ (summed, times $\\frac{1}{T}$)"
+    return f"summed over $t = 1, \\dots, T$ and multiplied by ${latex(scale)}$"
 
 
 def _m(expr) -> str:
@@ -80,11 +92,30 @@ def _the_unrolled(spec: Spec) -> Step:
 
 def _the_loss(spec: Spec, b: bptt.BPTT) -> Step:
     out = b.cell.current()[b.cell.output]
+    stated = spec.stated_loss(spec.text)
+    scale = b.loss.scale
+    factor = sp.Mul(sp.Symbol(latex(scale)), sp.Sum(ELL, (t, 1, T)), evaluate=False) if scale not in (1, -1) \
+        else scale * sp.Sum(ELL, (t, 1, T))
+    where = (f"the loss equation on line {stated.line} (${stated.name}$ there)" if stated is not None
+             else "the loss asked for")
+    carried = ("" if scale == 1 else
+               f" The factor ${latex(scale)}$ multiplies the error that reaches {_m(out)} from the loss, so it is in "
+               "the total derivative below and in every gradient; the checks differentiate the loss with it.")
     return Step("loss", "The loss and its gradient in the output",
-                _eq(nt.VecDerivative(ELL, out, partial=True), b.loss.grad(out, b.target)),
-                f"The loss is {b.loss.name}, ${b.loss.latex}$, with $\\ell_t$ its term at step $t$; its gradient in "
-                f"{_m(out)} is the error that starts the recursion.",
+                (_eq(LOSS, factor), _eq(ELL, _term(b.loss, out, b.target)),
+                 _eq(nt.VecDerivative(ELL, out, partial=True), b.loss.grad(out, b.target))),
+                f"The loss is {b.loss.name} of {_m(out)}, {_over_t(scale)}, as {where} states it, with $\\ell_t$ "
+                f"its term at step $t$; its gradient in {_m(out)} is the error that starts the recursion." + carried,
                 Instances(lambda: checks.loss_identities(spec), "vs entry-level differentiation of $\\ell_t$"))
+
+
+def _term(loss, out: nt.Vec, y: nt.Vec) -> sp.Symbol:
+    """The loss's term at step t in the cell's names (``\\frac{1}{2}\\|\\hat{y}_t - y_t\\|^2``), for display."""
+    if loss.name == "cross-entropy":
+        return sp.Symbol(rf"-{latex(y)}^{{T}} \ln {latex(out)}")
+    if loss.name == "squared error":
+        return sp.Symbol(rf"\frac{{1}}{{2}} \left\| {latex(out)} - {latex(y)} \right\|^{{2}}")
+    return sp.Symbol(rf"\ell\left({latex(out)}, {latex(y)}\right)")
 
 
 def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:

@@ -17,7 +17,7 @@ from symrnn.autodiff import bptt
 from symrnn.core.budget import TimeLimit, alarm
 from symrnn.core.derivation import Evidence, Identity, Outcome
 from symrnn.core.verify import run_identity
-from symrnn.derive.checks import Spec, derived, sized
+from symrnn.derive.checks import Spec, derived, sized, sizes_label
 
 SIZE = 3
 BUDGET = 15.0  #: seconds for building and proving the identities at N = 3
@@ -32,7 +32,7 @@ def _identities(spec: Spec) -> list[tuple[str, object, object]]:
     cell = sized(spec, (SIZE,))[0]
     case = bptt.random_case(cell, spec.loss_object(), spec.whole_steps, random.Random(f"{spec.name}:whole3"),
                             symbolic=True)
-    return list(bptt.whole_identities(derived(spec, SIZE), case))
+    return list(bptt.whole_identities(derived(spec, cell), case))
 
 
 def _expired() -> TimeLimit:
@@ -41,7 +41,7 @@ def _expired() -> TimeLimit:
 
 def check(spec: Spec, rng: random.Random) -> Outcome:
     """The whole gradient at N = 3 as algebra, if that finishes within :data:`BUDGET` seconds."""
-    where = f"$N = {SIZE}$, $T = {spec.whole_steps}$"
+    where = f"{sizes_label(sized(spec, (SIZE,))[0])}, $T = {spec.whole_steps}$"
     start = time.perf_counter()
     if threading.current_thread() is threading.main_thread():  # the alarm needs the main thread
         try:

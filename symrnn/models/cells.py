@@ -44,7 +44,9 @@ class Cell:
     """A recurrent cell.  ``build(params, previous, x)`` returns the new value of every state.
 
     ``params`` maps parameter names to matrix symbols, ``previous`` state names to the previous state vectors
-    (``\\vec{h}_{t-1}``); the loss reads the state named ``output``.
+    (``\\vec{h}_{t-1}``); the loss reads the state named ``output``.  Every state has ``n_state`` entries unless
+    ``sizes`` gives it another number (``(("yhat", 5),)``: an output layer of Q = 5 entries over N hidden units);
+    :meth:`size` is a state's.
     """
 
     name: str
@@ -54,15 +56,25 @@ class Cell:
     build: Callable[[Mapping[str, MatrixExpr], Mapping[str, MatrixExpr], MatrixExpr], dict[str, MatrixExpr]]
     states: tuple[str, ...] = ("h",)
     output: str = "h"
+    sizes: tuple[tuple[str, int], ...] = ()  # (state, entries) of the states whose size is not n_state
+
+    def size(self, state: str):
+        """The number of entries of ``state``: ``n_state`` unless :attr:`sizes` says otherwise."""
+        return dict(self.sizes).get(state, self.n_state)
+
+    @property
+    def n_output(self):
+        """The size Q of the output the loss reads (its targets y_t have as many entries)."""
+        return self.size(self.output)
 
     def symbols(self) -> dict[str, sp.MatrixSymbol]:
         return {p.name: p.symbol for p in self.params}
 
     def previous(self, t=nt.t - 1) -> dict[str, nt.Vec]:
-        return {s: nt.Vec(s, t, self.n_state) for s in self.states}
+        return {s: nt.Vec(s, t, self.size(s)) for s in self.states}
 
     def current(self, t=nt.t) -> dict[str, nt.Vec]:
-        return {s: nt.Vec(s, t, self.n_state) for s in self.states}
+        return {s: nt.Vec(s, t, self.size(s)) for s in self.states}
 
     def input(self, t=nt.t) -> nt.Vec:
         return nt.Vec("x", t, self.n_input)

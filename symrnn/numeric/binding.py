@@ -4,23 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sympy.printing.latex import translate
+
 from symrnn import notation as nt
 from symrnn.models.cells import Cell
 
+#: The prefix of every ``rho`` vector's name (no state may start with it: :mod:`symrnn.derive.cell_reading`).
+RHO = "rho"
+
 
 def rho_name(cell: Cell, state: str) -> str:
-    """The recurrent part of the state's gradient: ``rho`` for the output state, ``rho<state>`` for others."""
-    return "rho" if state == cell.output else f"rho{state}"
+    """The identifier of the recurrent part of the state's gradient: ``rho`` for the output state, ``rho<state>``
+    for others (a plain identifier: it names entry symbols and generated code; :class:`StateRho` prints it)."""
+    return RHO if state == cell.output else f"{RHO}{state}"
+
+
+class StateRho(nt.Vec):
+    """``rho_t`` of a state other than the output: a :class:`~symrnn.notation.Vec` named ``rho<state>`` (the same
+    identifier in generated code) that prints as ``\\vec{\\rho}^{c}_{t}``, the state's name as a superscript."""
+
+    @property
+    def state(self) -> str:
+        return self.base[len(RHO):]
+
+    def _lecture_latex(self, printer) -> str:
+        state = translate(self.state)
+        return rf"\vec{{\rho}}^{{{state}}}_{{{printer._print(self.time)}}}"
+
+    def _latex(self, printer) -> str:
+        return self._lecture_latex(printer)
 
 
 def target_symbol(cell: Cell) -> nt.Vec:
-    """The target ``y_t`` of the cell's output at the generic time t."""
-    return nt.Vec("y", nt.t, cell.n_state)
+    """The target ``y_t`` of the cell's output at the generic time t (Q entries, the output's size)."""
+    return nt.Vec("y", nt.t, cell.n_output)
 
 
 def rho_symbol(cell: Cell, state: str, time=nt.t) -> nt.Vec:
-    """``rho_t`` of one state (the gradient reaching it through step t+1)."""
-    return nt.Vec(rho_name(cell, state), time, cell.n_state)
+    """``rho_t`` of one state (the gradient reaching it through step t+1), of the state's size."""
+    name = rho_name(cell, state)
+    return (nt.Vec if name == RHO else StateRho)(name, time, cell.size(state))
 
 
 def bind(cell: Cell, params: Mapping[str, object], previous: Mapping[str, object] | None = None, x=None, *,

@@ -46,9 +46,9 @@ def numeric_case(cell: Cell, loss: Loss, T: int, batch: int, seed: int):  # noqa
     params = {p.name: rng.normal(0, 0.5, (p.rows, p.cols)) for p in cell.params}
     inputs = rng.normal(0, 1, (T, cell.n_input, batch))
     if loss.name == "cross-entropy":
-        targets = rng.integers(0, cell.n_state, (T, batch))
+        targets = rng.integers(0, cell.n_output, (T, batch))
     else:
-        targets = rng.normal(0, 1, (T, cell.n_state, batch))
+        targets = rng.normal(0, 1, (T, cell.n_output, batch))
     return params, inputs, targets
 
 
