@@ -21,39 +21,56 @@ DATA = Path(__file__).parent / "data" / "audit_cells"
 TWINS = ["elman_plain", "output_layer_bf", "lstm_plain", "gru_vec", "elman_boldsymbol"]
 
 
-def planted() -> list[tuple[str, int, str]]:
-    """(file, line, kind) of every planted error, as SOURCES.md lists them."""
-    rows = re.findall(r"^\| `([a-z_]+_planted\.md)` \| (\d+) \| ([^|]+) \|$", (DATA / "SOURCES.md").read_text(),
+def planted_in(data: Path) -> list[tuple[str, int, str]]:
+    """(file, line, kind) of every planted error, as ``data/SOURCES.md`` lists them."""
+    rows = re.findall(r"^\| `([a-z_]+_planted\.md)` \| (\d+) \| ([^|]+) \|$", (data / "SOURCES.md").read_text(),
                       re.M)
     return [(f, int(line), kind.strip()) for f, line, kind in rows]
 
 
 @functools.cache
-def findings(name: str) -> tuple[audit.Finding, ...]:
-    return tuple(audit.audit_text((DATA / name).read_text(encoding="utf-8")))
+def audited(path: Path) -> tuple[audit.Finding, ...]:
+    return tuple(audit.audit_text(path.read_text(encoding="utf-8")))
 
 
 @functools.cache
-def model(name: str) -> CellModel:
-    source = (DATA / name).read_text(encoding="utf-8")
+def cell_model_of(path: Path) -> CellModel:
+    source = path.read_text(encoding="utf-8")
     m = read_model(source)
     assert isinstance(m, CellModel), m
     find_aliases(m, source, DEFAULT_LIMITS)
     return m
 
 
+def planted() -> list[tuple[str, int, str]]:
+    return planted_in(DATA)
+
+
+def findings(name: str) -> tuple[audit.Finding, ...]:
+    return audited(DATA / name)
+
+
+def model(name: str) -> CellModel:
+    return cell_model_of(DATA / name)
+
+
 def test_the_corpus_has_twenty_planted_errors_in_three_notations():
-    rows = planted()
-    assert len(rows) >= 20 and {f for f, _, _ in rows} == {f"{t}_planted.md" for t in TWINS}
-    kinds = " ".join(k for _, _, k in rows)
-    for kind in ("missing transpose", "wrong time index", "missing sum", "dropped path", "wrong derivative of tanh",
-                 "lost factor"):
-        assert kind in kinds
+    assert_planted(DATA, TWINS, 20, ("missing transpose", "wrong time index", "missing sum", "dropped path",
+                                     "wrong derivative of tanh", "lost factor"))
     texts = " ".join((DATA / f"{t}.md").read_text() for t in TWINS)
     assert all(mark in texts for mark in (r"\mathbf{h}", r"\vec{h}", r"\boldsymbol{h}", "h_{t-1}"))
-    for twin in TWINS:  # a planted file differs from its twin exactly on the listed lines (and its title)
-        clean = (DATA / f"{twin}.md").read_text().split("\n")
-        dirty = (DATA / f"{twin}_planted.md").read_text().split("\n")
+
+
+def assert_planted(data: Path, twins: list[str], least: int, kinds: tuple[str, ...]) -> None:
+    """At least ``least`` planted errors, in every twin, of every kind; a planted file differs from its twin exactly
+    on the lines SOURCES.md lists (and its title)."""
+    rows = planted_in(data)
+    assert len(rows) >= least and {f for f, _, _ in rows} == {f"{t}_planted.md" for t in twins}
+    written = " ".join(k for _, _, k in rows)
+    assert all(kind in written for kind in kinds), [kind for kind in kinds if kind not in written]
+    for twin in twins:
+        clean = (data / f"{twin}.md").read_text().split("\n")
+        dirty = (data / f"{twin}_planted.md").read_text().split("\n")
         lines = {line for f, line, _ in rows if f == f"{twin}_planted.md"}
         assert len(clean) == len(dirty)
         assert {n for n, (a, b) in enumerate(zip(clean, dirty), start=1) if a != b} == lines | {1}

@@ -131,12 +131,25 @@ def test_what_states_an_equation(latex, expected):
     assert _benchmark_module().states_equation(latex) is expected
 
 
+#: real errors of public material as published (file -> {line: check}), each explained under "Known errors" in
+#: tests/data/corpus/SOURCES.md and checked by finite differences in tests/test_audit_abstract.py
+KNOWN_ERRORS = {"d2l-bptt.md": {47: "chain rule", 54: "chain rule"}}
+
+
 @pytest.mark.parametrize("path", corpus_files(), ids=lambda p: p.name)
 def test_the_audit_finds_no_error_in_correct_material(path):
-    """Every corpus file is correct mathematics (public material as published, variants written correct): what the
-    audit cannot check is ``unread`` or a warning, never an ``error`` (a false alarm)."""
+    """Every corpus file is correct mathematics (public material as published, variants written correct) except
+    the known real errors listed in SOURCES.md: what the audit cannot check is ``unread`` or a warning, never an
+    ``error`` (a false alarm), and each known error is found at its line by the check that should find it."""
     from symrnn import audit
 
-    errors = [f"{f.line}: {f.message}" for f in audit.audit_text(path.read_text(encoding="utf-8"))
-              if f.level == "error"]
-    assert errors == []
+    errors = {f.line: f.check for f in audit.audit_text(path.read_text(encoding="utf-8")) if f.level == "error"}
+    assert errors == KNOWN_ERRORS.get(path.name, {})
+
+
+def test_the_known_errors_are_recorded_in_sources():
+    text = (CORPUS / "SOURCES.md").read_text(encoding="utf-8")
+    for name, lines in KNOWN_ERRORS.items():
+        entry = text.split(f"## {name}")[1].split("\n## ")[0]
+        assert "Known errors" in entry
+        assert all(f"line {line}:" in entry for line in lines)

@@ -10,11 +10,14 @@ A definition span defines a quantity at t (``q_t = ...``) and holds no derivativ
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
 from symrnn import notation as nt
+from symrnn.audit.declarations import declared_shapes, size_settings
+from symrnn.audit.per_step_loss import ABSTRACT, PerStepLoss, find_per_step
+from symrnn.core.budget import DEFAULT
 from symrnn.derive.equations import bold_accents, notation_for
 from symrnn.derive.errors import CellError
 from symrnn.derive.loss_reading import CROSS_ENTROPY, SQUARED
@@ -51,6 +54,9 @@ class CellModel:
     aliases: dict[str, nt.VecDerivative] = field(default_factory=dict)  # "delta" -> dL/dh_t
     latex_names: dict[str, str] = field(default_factory=dict)
     marked: tuple[str, ...] = ()  # the parameters' capital letters the document writes in its vector style
+    per_step: PerStepLoss | None = None  # the loss through a function the document does not define (ABSTRACT)
+    declared: dict = field(default_factory=dict)  # name -> (rows, cols), symbolic, as the document declares them
+    size_settings: tuple = ()  # (line, ((size, number), ...)): where the document sets declared sizes to numbers
 
     @property
     def quantities(self) -> tuple[str, ...]:
@@ -71,7 +77,11 @@ def _kind(text: str) -> str | None:
         return None
     if _LOSS.search(text):
         return "loss"
-    return "definition" if _DEFINES.search(text) else None
+    found = _DEFINES.search(text)
+    if found is None:
+        return None
+    before = text[:found.start()]  # ``\Pr(\xi_t = 0)``: an event inside brackets defines nothing
+    return "definition" if before.count("(") <= before.count(")") else None
 
 
 def definition_text(source: str) -> tuple[str, list[str]]:
@@ -121,8 +131,9 @@ def read_model(source: str) -> CellModel | NoCell:
         loss = loss_equation(text)
     except (CellError, ValueError, TypeError):
         loss, text = None, _LOSS_LINE.sub("", text)  # a loss symrnn cannot read: the prose may still name one
+    per_step = None if loss else find_per_step(source, notation_for(bodies), Limits())
     try:
-        cell = cell_text(text, output=loss.quantity if loss else None)
+        cell, text = _concrete_cell(text, loss.quantity if loss else per_step.quantity if per_step else None)
     except (CellError, ValueError, TypeError) as exc:
         return NoCell(f"the cell could not be read: {str(exc).splitlines()[0][:160]}")
     equations = cell.equations
@@ -136,16 +147,54 @@ def read_model(source: str) -> CellModel | NoCell:
     params = {str(p.name): (int(p.shape[0]), int(p.shape[1])) for e in equations
               for p in e.rhs.atoms(sp.MatrixSymbol) if not isinstance(p, nt.Vec)}
     states = tuple(e.name for e in equations if e.state)
-    output = loss.quantity if loss else ("h" if "h" in states else states[-1])
-    kind = loss.kind if loss else _loss_from_prose(_without_math(source))
+    output = loss.quantity if loss else per_step.quantity if per_step and per_step.quantity in states \
+        else ("h" if "h" in states else states[-1])
+    kind = loss.kind if loss else ABSTRACT if per_step and per_step.quantity == output \
+        else _loss_from_prose(_without_math(source))
     model = CellModel(equations, states, params, n, m, kind, output, style=_style(source),
-                      sizes=notation_for(bodies), latex_names=dict(cell.latex_names))
-    model.loss_name = _loss_name(text)
+                      sizes=_with_parameters(notation_for(bodies), params, n, m), latex_names=dict(cell.latex_names))
+    model.loss_name = per_step.name if kind == ABSTRACT else _loss_name(text)
+    model.per_step = per_step if kind == ABSTRACT else None
+    model.declared, model.size_settings = declared_shapes(source), size_settings(source)
     if model.style != "plain":
         mark = dict(_STYLES)[model.style]
         model.marked = tuple(sorted({name.split("_")[0] for name in params if name[:1].isupper()
                                      and f"{mark}{name[0]}}}" in source}))
     return model
+
+
+def _with_parameters(sizes: Sizes, params: dict[str, tuple[int, int]], n: int, m: int) -> Sizes:
+    """The reader's notation with each of the cell's parameters at the shape the cell gives it (a recurrent ``W`` is
+    N x N, not the lecture's N x (V+1)), so that a claim such as ``(W^\\top)^{T-t}`` reads."""
+    inputs = sizes.vectors.get("x", sizes.default_size)
+
+    def size(k: int):
+        return sizes.default_size if k == n else inputs if k == m else k
+
+    return replace(sizes, matrices={**sizes.matrices, **{name: (size(r), size(c)) for name, (r, c) in params.items()}})
+
+
+def _concrete_cell(text: str, output: str | None):
+    """The cell of ``text`` and the text it was read from.  When the whole text does not read, the definitions
+    through a function no cell can use (``h_t = f(x_t, h_{t-1}, w)``: an abstract model the document states before
+    its concrete one) are left out and the rest read again."""
+    from symrnn.derive import cell_reading as cr
+    from symrnn.derive.errors import UnsupportedFunction
+    from symrnn.derive.shown import cell_text
+
+    try:
+        return cell_text(text, output=output), text
+    except CellError as first:
+        try:
+            definitions, _ = cr._definitions(text, DEFAULT)
+        except CellError:
+            raise first from None
+        abstract = {d.line for d in definitions if isinstance(d.error, UnsupportedFunction)}
+        if not abstract:
+            raise
+    lines = text.split("\n")
+    kept = "\n".join("" if n in abstract else line for n, line in enumerate(lines, start=1))
+    return cell_text(kept, output=output), kept
 
 
 _LOSS_LINE = re.compile(r"\$\$\s*(?:L|E|J)\s*=[^$]*\$\$")

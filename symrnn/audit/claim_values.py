@@ -14,8 +14,10 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symrnn import notation as nt
+from symrnn.audit.per_step_loss import is_step_term, step_time
 from symrnn.audit.unrolled import DPS, Instance
 from symrnn.autodiff import matcalc
+from symrnn.latex.parse.objects import MatrixProduct
 from symrnn.latex.printer import latex
 
 
@@ -40,9 +42,67 @@ def _number(expr) -> mpmath.mpf:
     return mpmath.mpf(sp.Float(expr, DPS)._mpf_) if not expr.is_Integer else mpmath.mpf(int(expr))
 
 
-def derivative(inst: Instance, node: nt.VecDerivative, env: Mapping[sp.Symbol, int]) -> np.ndarray:
-    """``dL/dq_tau`` (zero past the last step) or ``dL/dW``, computed by the instance."""
+MAX_RANGE = 64  #: the most terms, factors or powers a claim is evaluated with (the instances have T <= 4)
+#: keys of a binding that choose a reading, not a time: Jacobians transposed (denominator layout), a product of
+#: matrices taken from its first bound down to its second, and its factors multiplied in the reverse order
+LAYOUT, DOWNWARD, REVERSED = (sp.Symbol("_denominator_layout"), sp.Symbol("_downward_products"),
+                              sp.Symbol("_reversed_products"))
+
+
+def _step_gradient(inst: Instance, node: nt.VecDerivative, env: Mapping[sp.Symbol, int]) -> np.ndarray | None:
+    """``d l(q_tau, y_tau) / d q_tau`` of an abstract per-step loss: the instance's free vector at tau."""
+    loss = inst.model.per_step
+    if loss is None or not is_step_term(node.expr, loss):
+        return None
+    when = step_time(node.expr, loss)
+    if not _same_quantity(node.variable, loss.quantity, when):
+        raise Unknown(f"the derivative of {latex(node.expr)} in {latex(node.variable)}")
+    k = _time(when, env)
+    if not 1 <= k <= inst.T:
+        raise OutOfRange(f"{loss.quantity} at {k}")
+    return inst.step_grads[k - 1]
+
+
+def _same_quantity(var, name: str, when) -> bool:
+    if isinstance(var, nt.Vec):
+        return var.base == name and sp.expand(var.time - when) == 0
+    return isinstance(var, sp.Indexed) and str(var.base.label) == name and sp.expand(var.indices[0] - when) == 0
+
+
+def quantity_at(node) -> tuple[str, object] | None:
+    """``(name, time)`` of a quantity at a time (a vector ``h_k`` or a plain ``h_k``)."""
+    if isinstance(node, nt.Vec):
+        return node.base, node.time
+    if isinstance(node, sp.Indexed) and len(node.indices) == 1:
+        return str(node.base.label), node.indices[0]
+    return None
+
+
+def jacobian(inst: Instance, num, den, env: Mapping[sp.Symbol, int]) -> np.ndarray:
+    """``\\frac{\\partial a_k}{\\partial b_j}`` between two quantities of the cell, through the forward pass (in
+    the denominator layout when the binding says so)."""
+    a, b = quantity_at(num), quantity_at(den)
+    if a is None or b is None or a[0] not in inst.model.quantities or b[0] not in inst.model.quantities:
+        raise Unknown(f"the derivative of {latex(num)} in {latex(den)}")
+    out, wrt = (a[0], _time(a[1], env)), (b[0], _time(b[1], env))
+    try:
+        jac = inst.jacobian(out, wrt)
+    except KeyError:
+        raise OutOfRange(f"d{out[0]}_{out[1]}/d{wrt[0]}_{wrt[1]}") from None
+    return jac.T if env.get(LAYOUT) else jac
+
+
+def derivative(inst: Instance, node, env: Mapping[sp.Symbol, int]) -> np.ndarray:
+    """``dL/dq_tau`` (zero past the last step) or ``dL/dW``, computed by the instance; the gradient of an abstract
+    per-step loss; a Jacobian between two of the cell's quantities."""
     model = inst.model
+    if isinstance(node, nt.TotalDerivative):
+        return jacobian(inst, node.args[0], node.args[1], env)
+    grad = _step_gradient(inst, node, env)
+    if grad is not None:
+        return grad
+    if quantity_at(node.expr) is not None and quantity_at(node.expr)[0] in model.quantities:
+        return jacobian(inst, node.expr, node.variable, env)
     if not isinstance(node.expr, sp.Symbol) or str(node.expr) != model.loss_name:
         raise Unknown(f"the derivative of {latex(node.expr)} (the loss is {model.loss_name})")
     var = node.variable
@@ -95,22 +155,69 @@ def _product(values: list) -> object:
     return out
 
 
+def _range(limits, inst: Instance, env: dict, written: bool = False) -> tuple[sp.Symbol, list[int]]:
+    """The index of a sum or product and its values in the order taken: up from the lower bound (none when it is
+    above the upper), or, for bounds kept as written under :data:`DOWNWARD`, down from the first to the second."""
+    var, lo_, hi_ = limits
+    if var != nt.t and var in env:
+        raise Unknown(f"a second index named {latex(var)}")
+    lo, hi = (_time(x.xreplace({nt.T: inst.T}), env) for x in (lo_, hi_))
+    if abs(hi - lo) > MAX_RANGE:
+        raise Unknown(f"a sum or product over {abs(hi - lo) + 1} values of {latex(var)}")
+    if written and env.get(DOWNWARD):
+        return var, list(range(lo, hi - 1, -1))
+    return var, list(range(lo, hi + 1))
+
+
 def _sum(node, inst: Instance, env: dict) -> object:
     if isinstance(node, nt.StateSum):
-        var, lo, hi, body = node.index, 1, inst.T, node.expr
+        var, ks, body = node.index, list(range(1, inst.T + 1)), node.expr
+        if var != nt.t and var in env:
+            raise Unknown(f"a sum over {latex(var)}")
     else:
-        (var, lo_, hi_), body = node.limits[0], node.function
-        lo, hi = (_time(x.xreplace({nt.T: inst.T}), env) for x in (lo_, hi_))
-    if var != nt.t and var in env:
-        raise Unknown(f"a sum over {latex(var)}")
-    return sum((value(body, inst, {**env, var: k}) for k in range(lo, hi + 1)), start=0)
+        (var, ks), body = _range(node.limits[0], inst, env), node.function
+    return sum((value(body, inst, {**env, var: k}) for k in ks), start=0)
+
+
+def _prod(node, inst: Instance, env: dict) -> object:
+    """A product over an index: its factors multiplied in the order its index takes (reversed under
+    :data:`REVERSED`); the identity when there are none."""
+    if len(node.limits) != 1:
+        raise Unknown(f"a product over {len(node.limits)} indices")
+    var, ks = _range(node.limits[0], inst, env, isinstance(node, MatrixProduct))
+    factors = [value(node.function, inst, {**env, var: k}) for k in ks]
+    if env.get(REVERSED):
+        factors.reverse()
+    if not factors:
+        return mpmath.mpf(1)
+    return _product(factors)
+
+
+def _power(node: sp.MatPow, inst: Instance, env: dict) -> np.ndarray:
+    """A square matrix to a power that may depend on the binding (``(W^\\top)^{T-i}``); the power 0 is I."""
+    base, k = value(node.args[0], inst, env), _time(node.args[1], env)
+    if not isinstance(base, np.ndarray) or base.shape[0] != base.shape[1]:
+        raise ValueError("a power of a matrix that is not square")
+    if not 0 <= k <= MAX_RANGE:
+        raise Unknown(f"the power {k} in {latex(node)}")
+    out = np.array([[mpmath.mpf(int(r == c)) for c in range(base.shape[1])] for r in range(base.shape[0])],
+                   dtype=object)
+    for _ in range(k):
+        out = out @ base
+    return out
 
 
 def value(node, inst: Instance, env: dict) -> object:  # noqa: C901 - one branch per node the reader builds
     """``node`` at the binding ``env`` (``{t: 2}``): a NumPy array of mpmath numbers, or a number."""
     with mpmath.workdps(DPS):
-        if isinstance(node, nt.VecDerivative):
+        if isinstance(node, (nt.VecDerivative, nt.TotalDerivative)):
             return derivative(inst, node, env)
+        if isinstance(node, sp.Symbol) and node in env:
+            return mpmath.mpf(env[node])
+        if isinstance(node, (sp.Product, MatrixProduct)):
+            return _prod(node, inst, env)
+        if isinstance(node, sp.MatPow):
+            return _power(node, inst, env)
         if isinstance(node, nt.Vec):
             return _vector(inst, node, env)
         if isinstance(node, sp.MatrixSymbol):
@@ -136,7 +243,8 @@ def value(node, inst: Instance, env: dict) -> object:  # noqa: C901 - one branch
             return base ** exp if not isinstance(base, np.ndarray) else np.vectorize(lambda e: e ** exp,
                                                                                      otypes=[object])(base)
         if isinstance(node, sp.Transpose):
-            return value(node.arg, inst, env).T
+            inner = value(node.arg, inst, env)
+            return inner.T if isinstance(inner, np.ndarray) else inner  # an empty product is the number 1
         if isinstance(node, nt.VecShift):
             return value(node.vector, inst, env) + _number(node.shift)
         if isinstance(node, ElementwiseApplyFunction):

@@ -45,7 +45,7 @@ def check_indices(span: Span, rel, doc: Document, out: list[Finding]) -> bool:
     ok = True
     for term in terms:
         used = free_indices(term)
-        for s in sorted(set(used) - left, key=str):
+        for s in sorted(set(used) - left - _observed(term, doc), key=str):
             if isinstance(rel.lhs, sp.Indexed) and isinstance(rhs, (nt.P, sp.Piecewise)):
                 continue  # a definition such as u_{j,i} = P(...): the indices are the entry's
             repeated = used.count(s) > 1
@@ -61,11 +61,26 @@ def check_indices(span: Span, rel, doc: Document, out: list[Finding]) -> bool:
     return ok
 
 
+def _observed(term, doc: Document) -> set:
+    """Indices that name the observation in an HMM's emission entry (``w_{j,k}`` with k the index of X_t): fixed
+    by the data, not summed."""
+    hmm = doc.hmm
+    d = hmm.defs.get("emit") if hmm is not None else None
+    if d is None or d.event_pos is None or not isinstance(term, sp.Basic):
+        return set()
+    return {ix.indices[d.event_pos] for ix in term.atoms(sp.Indexed)
+            if str(ix.base.label) == d.letter and len(ix.indices) == 2}
+
+
 def check_distribution(span: Span, rel, doc: Document, out: list[Finding]) -> None:
     """``m_{a,b} = P(Y_t = a | ...)``: the explicit matrix M must sum to 1 over the event's index a."""
     if not (isinstance(rel, sp.Eq) and isinstance(rel.lhs, sp.Indexed) and isinstance(rel.rhs, nt.P)):
         return
     name = str(rel.lhs.base.label).upper()
+    hmm = doc.hmm
+    if hmm is not None and any(d.letter == str(rel.lhs.base.label) and d.role in hmm.written
+                               for d in hmm.defs.values()):
+        return  # the HMM's own distribution checks (symrnn.audit.hmm_checks) report it
     events = [e for e in rel.rhs.events if isinstance(e, nt.Is)]
     if len(rel.lhs.indices) != 2 or len(events) != 1:
         return

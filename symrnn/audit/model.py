@@ -12,7 +12,9 @@ from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symrnn import notation as nt
+from symrnn.audit.hmm_model import read_hmm
 from symrnn.audit.reading import Span, relations
+from symrnn.audit.recurrence import recurrence_fault
 from symrnn.latex.parse import ParseError, canonical
 from symrnn.models.nonlinearities import Nonlinearity
 
@@ -32,7 +34,9 @@ class Document:
     states: tuple[str, ...] = ()
     g_rows: list | None = None
     g_entry: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)  # name -> (index, arg, formula)
-    recurrence: tuple[int, Any] | None = None  # line, rhs of h_t = ...
+    recurrence: tuple[int, Any] | None = None  # line, rhs of h_t = ... (a wrong time index corrected)
+    recurrence_fault: Any = None  # what is wrong with the recurrence as written (symrnn.audit.recurrence), else None
+    hmm: Any = None  # the HMM the document defines (symrnn.audit.hmm_model), else None
     interprets_h: bool = False
     explicit_sums: bool = False
     loss: str | None = None
@@ -75,6 +79,9 @@ def definitions(doc: Document) -> None:
             if len(terms) < 2:
                 continue
             lhs, rhs = terms[0], terms[-1]
+            if isinstance(lhs, sp.Symbol) and isinstance(rhs, sp.MatrixBase) and len(terms) == 2 \
+                    and matrix_value(rhs) is not None:  # \pi = [...]: a Greek name reads as a scalar symbol
+                doc.matrices.setdefault(lhs.name, []).append((span.line, matrix_value(rhs)))
             if isinstance(lhs, sp.MatrixSymbol) and len(terms) == 2:
                 value = matrix_value(rhs) if isinstance(rhs, MatrixExpr | sp.MatrixBase) else \
                     (sp.Matrix([[rhs]]) if rhs.is_number else None)
@@ -103,6 +110,14 @@ def definitions(doc: Document) -> None:
             if isinstance(lhs, nt.Vec) and lhs.base == "h" and lhs.time == nt.t and doc.recurrence is None \
                     and isinstance(terms[1], nt.Applied) and len(terms[1].arguments) == 1:
                 doc.recurrence = (span.line, terms[1])
+                doc.recurrence_fault = recurrence_fault(span, terms[1], doc.spans)
+                if doc.recurrence_fault is not None and doc.recurrence_fault.corrected is not None:
+                    doc.recurrence = (span.line, doc.recurrence_fault.corrected)
+    try:
+        doc.hmm = read_hmm(doc.spans, doc.prose, doc.matrices, doc.vectors, doc.vocabulary, doc.states,
+                           doc.recurrence is not None)
+    except (ValueError, TypeError, ArithmeticError, LookupError, sp.ShapeError):
+        doc.hmm = None  # a model that cannot be assembled: its claims are left to the other checks
 
 
 def nonlinearity(doc: Document) -> Nonlinearity | None:

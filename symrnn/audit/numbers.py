@@ -8,7 +8,7 @@ import sympy as sp
 from symrnn import notation as nt
 from symrnn.audit.findings import Finding, worse
 from symrnn.audit.model import Document, matrix_value
-from symrnn.audit.reading import Span, replace
+from symrnn.audit.reading import Span, replace, split_top
 from symrnn.latex.parse import ParseError, canonical
 from symrnn.latex.parse.errors import is_defect
 from symrnn.models.hmm import ModelError, SequenceError
@@ -96,9 +96,14 @@ def check_worked(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fi
     ``history`` holds the exact h_t of the worked lines so far: each step starts from the previous exact state.
     """
     t_ = worked_time(span)
+    if doc.recurrence is not None and span.line == doc.recurrence[0] and doc.recurrence_fault is not None:
+        fault = doc.recurrence_fault
+        out.append(Finding(span.line, fault.level, fault.message, "recurrence", fault.suggestion))
     if t_ is None:
         return
     terms = _terms(span)
+    if doc.hmm is not None and doc.recurrence is None and not any(isinstance(x, nt.Applied) for x in terms[1:]):
+        return  # not an RNN step: an HMM's forward vector \vec{h}_t, checked by symrnn.audit.hmm_claims
     U, W = doc.matrix("U", span.line), doc.matrix("W", span.line)  # noqa: N806
     if U is None or W is None or g is None:
         out.append(Finding(span.line, "warning", "a worked step, but U, W or g is not defined as numbers: not "
@@ -142,8 +147,9 @@ def _check_recurrence(span: Span, terms: list, t_: int, doc: Document, out: list
     symbolic = [x for x in terms[1:] if isinstance(x, nt.Applied) and x.atoms(sp.MatrixSymbol)]
     for x in symbolic:
         if canonical(x) != canonical(model):
+            fixed = " as corrected" if getattr(doc.recurrence_fault, "corrected", None) is not None else ""
             out.append(Finding(span.line, "error", f"the step is not the recurrence of line "
-                               f"{doc.recurrence[0]}", "recurrence"))
+                               f"{doc.recurrence[0]}{fixed}", "recurrence"))
 
 
 def _worked_input(doc: Document, t_: int, W: sp.Matrix, out: list[Finding]) -> sp.Matrix | None:  # noqa: N803
@@ -220,7 +226,15 @@ def _check_result(span: Span, t_: int, result, exact: sp.Matrix, alt: sp.Matrix 
             notes.append(f"entry {r + 1} {text}")
             worst = worse(worst, level)
     msg = f"\\vec{{h}}_{t_} = {_vector_text(exact, _places(result[0]) or 2)} recomputed"
-    out.append(Finding(span.line, worst, msg + (": " + "; ".join(notes) if notes else ", as shown"), WORKED))
+    out.append(Finding(span.line, worst, msg + (": " + "; ".join(notes) if notes else ", as shown"), WORKED,
+                       _corrected_line(span.text, result, exact) if worst == "error" else None))
+
+
+def _corrected_line(text: str, result: sp.Matrix, exact: sp.Matrix) -> str:
+    """The worked line with its result vector recomputed, each entry to the places the line shows it."""
+    entries = [number_text(exact[r], _places(result[r]) or 2) for r in range(exact.rows)]
+    pieces = split_top(text)
+    return " = ".join([*pieces[:-1], r"\begin{bmatrix}" + r"\\".join(entries) + r"\end{bmatrix}"])
 
 
 def check_claim(span: Span, rel, doc: Document, g: Nonlinearity | None, out: list[Finding],
@@ -232,6 +246,8 @@ def check_claim(span: Span, rel, doc: Document, g: Nonlinearity | None, out: lis
     if len(ev) != 1 or not isinstance(ev[0], nt.Is) or not isinstance(ev[0].value, nt.Text) \
             or not isinstance(ev[0].rv, nt.RV):
         return
+    if doc.hmm is not None and doc.recurrence is None:
+        return  # a document with an HMM and no RNN: symrnn.audit.hmm_posterior checks its posteriors
     t_ = ev[0].rv.time
     words = [e.value.name for e in rel.lhs.given if isinstance(e, nt.Is) and isinstance(e.value, nt.Text)]
     tag = ev[0].value.name

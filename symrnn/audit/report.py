@@ -12,13 +12,16 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from symrnn import notation as nt
+from symrnn.audit.abstract_chain import check_abstract
 from symrnn.audit.annotate import SameFile, same_file, write_annotated
 from symrnn.audit.bounded import BUDGET, TOTAL_OPTION, Clock, guarded, one_line
 from symrnn.audit.bptt_claims import check_bptt
 from symrnn.audit.cell_model import find_aliases, parse_claim, read_model
 from symrnn.audit.consistency import check_arity
+from symrnn.audit.declarations import DECLARATION, check_declaration
 from symrnn.audit.derivatives import check_derivative, check_update
 from symrnn.audit.findings import UNREAD, Finding, summary
+from symrnn.audit.hmm_claims import check_hmm
 from symrnn.audit.indices import check_distribution, check_indices
 from symrnn.audit.model import Document, definitions, nonlinearity
 from symrnn.audit.numbers import check_claim, check_worked, worked_time
@@ -153,10 +156,13 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
     line = span.line
     claims: list[Finding] = []
     guarded("bptt", line, claims, check_bptt, span, doc, claims)
+    guarded("chain rule", line, claims, check_abstract, span, doc, claims)
+    guarded("hmm", line, out, check_hmm, span, doc, out)
+    guarded("declaration", line, claims, check_declaration, span, doc, claims)
     if span.error is not None:
         if span.pieces[1:]:
             guarded("worked example", line, out, check_worked, span, doc, g, out, history)
-        if len(out) == before:
+        if len(out) == before and not any(f.check == DECLARATION for f in claims):
             out.append(_unreadable(span))
         out.extend(claims)
         return

@@ -19,6 +19,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symrnn import notation as nt
 from symrnn.audit.cell_model import CellModel
+from symrnn.audit.per_step_loss import step_gradient
 from symrnn.autodiff import matcalc
 from symrnn.autodiff.bptt import cancel_ratios
 from symrnn.autodiff.readable import hadamard_form, tidy
@@ -51,12 +52,14 @@ def error_of(model: CellModel, name: str, time) -> MatrixExpr:
 
 def loss_gradient(model: CellModel, time=nt.t) -> MatrixExpr:
     """The loss term's gradient in its quantity at ``time`` (``q_t - y_t``, or ``-y_t / q_t`` for cross-entropy)."""
+    if model.per_step is not None:  # an abstract per-step loss: its gradient, as the document would write it
+        return step_gradient(model.per_step, model.n, time)
     loss = cross_entropy() if model.loss == CROSS_ENTROPY else squared_error()
     return loss.grad(nt.Vec(model.output, time, model.n), nt.Vec("y", time, model.n))
 
 
 def _seed(model: CellModel, name: str, time) -> MatrixExpr:
-    if name == model.output and name not in _recurrent(model):
+    if name == model.output and name not in _recurrent(model) and model.per_step is None:
         return loss_gradient(model, time)
     return error_of(model, name, time)
 

@@ -16,6 +16,7 @@ import sympy as sp
 
 from symrnn import notation as nt
 from symrnn.audit.cell_model import CellModel
+from symrnn.audit.per_step_loss import ABSTRACT
 from symrnn.autodiff import matcalc
 from symrnn.derive.loss_reading import CROSS_ENTROPY
 
@@ -47,6 +48,8 @@ class Instance:
                            for k in picks]
             else:
                 self.ys = [_array(model.n, 1, rng) for _ in range(steps)]
+            #: an abstract per-step loss's gradient in its quantity at each step (free: any value is some loss's)
+            self.step_grads = [_array(model.n, 1, rng) for _ in range(steps)] if model.loss == ABSTRACT else []
             self.values = self.forward({})
         self._totals: dict[tuple[str, int], np.ndarray] = {}
         self._grads: dict[str, np.ndarray] = {}
@@ -56,9 +59,10 @@ class Instance:
         """Every quantity ``(name, k)`` at k = 1..T (states also at 0), with the values in ``override`` put in place
         of the computed ones (the steps before the first override are reused)."""
         params = self.params if params is None else params
-        first = min((k for _, k in override), default=1) if params is self.params else 1
+        first = max(min((k for _, k in override), default=1), 1) if params is self.params else 1
         values = {key: v for key, v in getattr(self, "values", {}).items() if key[1] < first}
         values.update({(s, 0): v for s, v in self.h0.items()})
+        values.update({key: v for key, v in override.items() if key[1] == 0})  # an initial state moved
         n, m = self.model.n, self.model.m
         for k in range(first, self.T + 1):
             vals: dict = {self.symbols[name]: params[name] for name in self.symbols}
@@ -74,6 +78,11 @@ class Instance:
     def loss(self, values: Mapping[tuple[str, int], np.ndarray]):
         """The document's loss, summed over the steps, of the quantity it reads."""
         total = mpmath.mpf(0)
+        if self.model.loss == ABSTRACT:  # scale * sum_t g_t . q_t: the derivatives of any l with gradients g_t
+            scale = self.model.per_step.factor(self.T)
+            scale = mpmath.mpf(scale.p) / scale.q if scale.is_Rational else mpmath.mpf(sp.Float(scale, DPS)._mpf_)
+            return scale * sum(g[r, 0] * values[(self.model.output, k + 1)][r, 0]
+                               for k, g in enumerate(self.step_grads) for r in range(g.shape[0]))
         for k in range(1, self.T + 1):
             q, y = values[(self.model.output, k)], self.ys[k - 1]
             if self.model.loss == CROSS_ENTROPY:
@@ -112,6 +121,30 @@ class Instance:
                         out[r, c] = (moved(STEP) - moved(-STEP)) / (2 * STEP)
             self._grads[param] = out
         return self._grads[param]
+
+    def jacobian(self, out: tuple[str, int], wrt: tuple[str, int]) -> np.ndarray:
+        """d(out)/d(wrt), one row per entry of ``out`` (numerator layout), through the forward pass (zero when
+        ``out`` is computed before ``wrt``); a KeyError for a quantity or step the instance does not have."""
+        if out not in self.values or wrt not in self.values:
+            raise KeyError(f"{out} or {wrt}")
+        cache = self.__dict__.setdefault("_jacobians", {})
+        if (out, wrt) not in cache:
+            cache[(out, wrt)] = self._jacobian(out, wrt)
+        return cache[(out, wrt)]
+
+    def _jacobian(self, out: tuple[str, int], wrt: tuple[str, int]) -> np.ndarray:
+        base = self.values[wrt]
+        jac = np.empty((self.values[out].shape[0], base.shape[0]), dtype=object)
+        with mpmath.workdps(DPS):
+            for c in range(base.shape[0]):
+                def moved(e, c=c):
+                    bumped = base.copy()
+                    bumped[c, 0] += e
+                    return self.forward({wrt: bumped})[out]
+                hi, lo = moved(STEP), moved(-STEP)
+                for r in range(jac.shape[0]):
+                    jac[r, c] = (hi[r, 0] - lo[r, 0]) / (2 * STEP)
+        return jac
 
     def target(self, k: int) -> np.ndarray:
         return self.ys[k - 1]

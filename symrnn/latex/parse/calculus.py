@@ -17,6 +17,7 @@ from sympy.matrices.expressions import MatrixExpr
 from symrnn import notation as nt
 from symrnn.latex.parse.core import ParserCore
 from symrnn.latex.parse.errors import DivisionByZero, ShapeMismatch, Unbalanced, Unexpected
+from symrnn.latex.parse.objects import MatrixProduct
 from symrnn.latex.parse.tokens import GREEK, Token
 from symrnn.ops import relu
 
@@ -175,6 +176,8 @@ class CalculusMixin(ParserCore):
         if isinstance(body, sp.Basic) and any(var in inner.variables for inner in body.atoms(sp.Sum, sp.Product)):
             # SymPy would substitute into the inner sum and expand it: 10^10 terms for \sum_{t=1}^{10^{10}}
             raise self.error(f"\\{name}'s index {var} is already the index of a sum or product inside it", tok)
+        if name == "prod" and MatrixProduct.takes(body):  # matrices do not commute: the bounds as written
+            return MatrixProduct.over(body, (var, lo, hi))
         lo, hi = ordered(lo, hi)
         return (sp.Sum if name == "sum" else sp.Product)(body, (var, lo, hi))
 

@@ -41,6 +41,47 @@ class MatrixAt(MatrixExpr):
         return str(self.args[0].name)
 
 
+class MatrixProduct(MatrixExpr):
+    """``\\prod_{k=t+1}^{i} \\mathbf{W}^\\top``, ``\\prod_{k=T}^{t+1} \\frac{\\partial h_k}{\\partial h_{k-1}}``: a
+    product of matrices (or of Jacobians between two vectors) over an index, which SymPy's ``Product`` cannot hold
+    (its factors commute).  ``function`` is the factor and ``limits`` one ``(index, lo, hi)`` with the bounds as
+    written: the order of the factors is the writer's, which the bounds alone do not say."""
+
+    is_commutative = False
+
+    def __new__(cls, function, limits):
+        if not cls.takes(function):
+            raise TypeError("MatrixProduct needs a matrix factor")
+        return super().__new__(cls, function, sp.Tuple(*limits))
+
+    @classmethod
+    def over(cls, body, limits) -> MatrixExpr:
+        """``\\prod_{j} A_j B_j v``: the product binds the factors up to the last that depends on its index; the
+        ones after it (``v``) multiply the product."""
+        var = limits[0]
+        factors = list(body.args) if isinstance(body, sp.MatMul) else [body]
+        tail = []
+        while len(factors) > 1 and not factors[-1].has(var) and isinstance(factors[-1], MatrixExpr):
+            tail.insert(0, factors.pop())
+        inner = sp.MatMul(*factors) if len(factors) > 1 else factors[0]
+        return sp.MatMul(cls(inner, limits), *tail) if tail else cls(inner, limits)
+
+    @staticmethod
+    def takes(function) -> bool:
+        """Whether ``function`` is a matrix, or a derivative of one vector in another (a Jacobian)."""
+        if isinstance(function, MatrixExpr):
+            return True
+        return isinstance(function, nt.TotalDerivative) and all(isinstance(a, nt.Vec) for a in function.args)
+
+    function = property(lambda self: self.args[0])
+    limits = property(lambda self: (tuple(self.args[1]),))
+
+    @property
+    def shape(self):
+        f = self.args[0]
+        return f.shape if isinstance(f, MatrixExpr) else (f.args[0].shape[0], f.args[1].shape[0])
+
+
 class Expectation(sp.Expr):
     """``\\mathbb{E}[x]``, ``\\mathbf{E}[\\xi_t]``, ``E[z_t]``: the expected value of ``expr`` (kept as written)."""
 
