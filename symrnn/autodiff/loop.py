@@ -4,10 +4,11 @@ runs and that ``symrnn derive`` copies, function by function (:data:`FUNCTIONS`)
 The functions use nothing but NumPy (imported as ``numpy``) and ``k``, the generated code (:class:`Generated`):
 :class:`~symrnn.autodiff.kernels.Kernels` here, the standalone module's own ``Generated`` class there.
 
-Arrays over time are *folded*: ``(n, T*B)``, the B batch columns of step t in columns ``t*B .. (t+1)*B`` (a state
-has T+1 blocks, the first for t = 0).  Step t is then a view, ``W x_t`` for every t is one product ``W X``, and
-``sum_t a_t b_t^T`` over the batch and the steps is one product ``A B^T``: the forms
-:mod:`symrnn.autodiff.hoisting` finds in the step.
+Inside the loop, arrays over time are time-major, ``(T, n, B)`` (a state ``(T+1, n, B)``, index 0 for t = 0), so
+that step t is one contiguous block.  Around it they are *folded*, ``(n, T*B)``, the B columns of step t at
+``t*B .. (t+1)*B``: ``W x_t`` for every t is then one product ``W X`` before the loop, and ``sum_t a_t b_t^T`` over
+the batch and the steps one product ``A B^T`` after it (the forms :mod:`symrnn.autodiff.hoisting` finds in the
+step); one copy each way costs less than strided steps.
 """
 
 from __future__ import annotations
@@ -45,27 +46,34 @@ def fold(a: numpy.ndarray) -> numpy.ndarray:
     return a.transpose(1, 0, 2).reshape(rows, steps * batch)
 
 
-def run_forward(k: Generated, p: list, x: numpy.ndarray, h0: list) -> tuple[list, list]:
-    """Every state h_0 .. h_T, folded ``(N, (T+1)*B)``, and the saved intermediates (with ln h_t), folded; ``x`` is
-    the inputs folded, ``(D, T*B)``."""
-    batch = h0[0].shape[1]
-    steps = x.shape[1] // batch
+def unfold(a: numpy.ndarray, steps: int) -> numpy.ndarray:
+    """``(n, T*B) -> (T, n, B)``, each step contiguous (a copy); a column ``(n, 1)`` is the same at every step."""
+    rows, width = numpy.shape(a)
+    if width == 1:
+        return numpy.broadcast_to(a, (steps, rows, 1))
+    return numpy.ascontiguousarray(numpy.reshape(a, (rows, steps, width // steps)).transpose(1, 0, 2))
+
+
+def run_forward(k: Generated, p: list, xs: numpy.ndarray, h0: list,
+                x: numpy.ndarray | None = None) -> tuple[list, list]:
+    """Every state h_0 .. h_T as a ``(T+1, n, B)`` array and the saved intermediates (with ln h_t) as ``(T, n, B)``:
+    step t is one contiguous block.  ``xs`` is ``(T, D, B)``; ``x``, the inputs folded, if already made."""
+    steps = xs.shape[0]
     inputs = []
-    if k.inputs_kernel is not None:  # the input-only parts of the step, for every t at once
-        inputs = [numpy.broadcast_to(v, (numpy.shape(v)[0], steps * batch)) for v in k.inputs_kernel(*p, x)]
-    states = [numpy.empty((v.shape[0], (steps + 1) * batch)) for v in h0]
+    if k.inputs_kernel is not None:  # the input-only parts of the step, for every t at once: one product each
+        inputs = [unfold(v, steps) for v in k.inputs_kernel(*p, fold(xs) if x is None else x)]
+    states = [numpy.empty((steps + 1,) + numpy.shape(v)) for v in h0]
     for state, v in zip(states, h0):
-        state[:, :batch] = v
+        state[0] = v
     saved = []
     for t in range(steps):
-        now, new = slice(t * batch, (t + 1) * batch), slice((t + 1) * batch, (t + 2) * batch)
-        out = k.forward_kernel(*p, *(s[:, now] for s in states), x[:, now], *(v[:, now] for v in inputs))
+        out = k.forward_kernel(*p, *(s[t] for s in states), xs[t], *(v[t] for v in inputs))
         for state, v in zip(states, out):
-            state[:, new] = v
+            state[t + 1] = v
         if t == 0:
-            saved = [numpy.empty((numpy.shape(v)[0], steps * batch)) for v in out[len(states):]]
+            saved = [numpy.empty((steps,) + numpy.shape(v)) for v in out[len(states):]]
         for buffer, v in zip(saved, out[len(states):]):
-            buffer[:, now] = v
+            buffer[t] = v
     return states, saved
 
 
@@ -77,13 +85,12 @@ def loss_factor(k: Generated, steps: int) -> float:
 
 def total_loss(k: Generated, states: list, saved: list, ys: numpy.ndarray) -> float:
     """The loss summed over the batch and then over t, in time order, times the loss's factor."""
-    steps, _, batch = ys.shape
+    steps = ys.shape[0]
     h = states[k.states.index(k.output)]
     terms = []
     for t in range(steps):
-        now, new = slice(t * batch, (t + 1) * batch), slice((t + 1) * batch, (t + 2) * batch)
-        log = (saved[-1][:, now],) if k.log_output else ()
-        terms.append(float(k.loss_kernel(h[:, new], ys[t], *log).sum()))
+        log = (saved[-1][t],) if k.log_output else ()
+        terms.append(float(k.loss_kernel(h[t + 1], ys[t], *log).sum()))
     return sum(terms) * loss_factor(k, steps)
 
 
@@ -93,21 +100,20 @@ def run_bptt(k: Generated, p: list, xs: numpy.ndarray, ys: numpy.ndarray, h0: li
     by it at the end (the recursion is linear in the error it starts from)."""
     steps, _, batch = xs.shape
     x = fold(xs)
-    states, saved = run_forward(k, p, x, h0)
+    states, saved = run_forward(k, p, xs, h0, x)
     count = len(states)
     grads = {name: numpy.zeros_like(v) for name, v in zip(k.params, p)}
-    rhos = [numpy.zeros((s.shape[0], batch)) for s in states]
-    deltas = [numpy.empty((0, 0))] * k.n_deltas
+    rhos = [numpy.zeros((s.shape[1], batch)) for s in states]
+    deltas = [numpy.empty((0, 0, 0))] * k.n_deltas
     terms = [0.0] * steps
     for t in range(steps - 1, -1, -1):
-        now, new = slice(t * batch, (t + 1) * batch), slice((t + 1) * batch, (t + 2) * batch)
-        out = k.backward_kernel(*p, *(s[:, now] for s in states), x[:, now], *(s[:, new] for s in states), ys[t],
-                                *rhos, *(v[:, now] for v in saved))
+        out = k.backward_kernel(*p, *(s[t] for s in states), xs[t], *(s[t + 1] for s in states), ys[t],
+                                *rhos, *(v[t] for v in saved))
         rhos = out[:count]
         if t == steps - 1:
-            deltas = [numpy.empty((numpy.shape(v)[0], steps * batch)) for v in out[count:count + k.n_deltas]]
+            deltas = [numpy.empty((steps,) + numpy.shape(v)) for v in out[count:count + k.n_deltas]]
         for buffer, v in zip(deltas, out[count:count + k.n_deltas]):
-            buffer[:, now] = v
+            buffer[t] = v
         for name, g in zip(k.step_grads, out[count + k.n_deltas:-1]):
             accumulate(grads[name], g)
         terms[t] = float(out[-1].sum())
@@ -124,10 +130,10 @@ def run_bptt(k: Generated, p: list, xs: numpy.ndarray, ys: numpy.ndarray, h0: li
 
 def after_arrays(k: Generated, x: numpy.ndarray, ys: numpy.ndarray, states: list, saved: list,
                  deltas: list) -> list:
-    """The folded arrays the after kernel takes, as ``k.after_args`` names them."""
-    steps, _, batch = ys.shape
-    pick = {"x": lambda i: x, "y": lambda i: fold(ys), "previous": lambda i: states[i][:, :steps * batch],
-            "current": lambda i: states[i][:, batch:], "saved": lambda i: saved[i], "delta": lambda i: deltas[i]}
+    """The arrays the after kernel takes, as ``k.after_args`` names them, folded ``(n, T*B)``."""
+    pick = {"x": lambda i: x, "y": lambda i: fold(ys), "previous": lambda i: fold(states[i][:-1]),
+            "current": lambda i: fold(states[i][1:]), "saved": lambda i: fold(saved[i]),
+            "delta": lambda i: fold(deltas[i])}
     return [pick[kind](i) for kind, i in k.after_args]
 
 
@@ -139,4 +145,4 @@ def accumulate(total: numpy.ndarray, part) -> None:
 
 
 #: The functions the standalone module copies, in order.
-FUNCTIONS = (fold, run_forward, loss_factor, total_loss, run_bptt, after_arrays, accumulate)
+FUNCTIONS = (fold, unfold, run_forward, loss_factor, total_loss, run_bptt, after_arrays, accumulate)

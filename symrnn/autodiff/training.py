@@ -218,10 +218,9 @@ class Compiled:
         self._size(inputs, max_steps, max_elements)
         p = self._params(params)
         xs, batched = self._inputs(inputs)
-        T, _, B = xs.shape  # noqa: N806
-        states, _ = loop.run_forward(self.kernels, p, loop.fold(xs), self._initial(h0, B))
-        out = {s: np.ascontiguousarray(v.reshape(v.shape[0], T + 1, B).transpose(1, 0, 2))
-               for s, v in zip(self.cell.states, states, strict=True)}
+        B = xs.shape[2]
+        states, _ = loop.run_forward(self.kernels, p, xs, self._initial(h0, B))
+        out = dict(zip(self.cell.states, states, strict=True))
         return out if batched else {s: v[:, :, 0] for s, v in out.items()}
 
     def loss(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,
@@ -232,7 +231,7 @@ class Compiled:
         p = self._params(params)
         xs, batched = self._inputs(inputs)
         ys = self._targets(targets, xs.shape[0], xs.shape[2], batched)
-        states, saved = loop.run_forward(self.kernels, p, loop.fold(xs), self._initial(h0, xs.shape[2]))
+        states, saved = loop.run_forward(self.kernels, p, xs, self._initial(h0, xs.shape[2]))
         return loop.total_loss(self.kernels, states, saved, ys)
 
     def loss_and_grads(self, params: ArrayMap, inputs, targets, h0=None, *, max_steps: int = MAX_STEPS,

@@ -179,10 +179,9 @@ def init_params(rng=None):
 def forward(params, xs, h0=None):
     """Every state h_0 .. h_T: {state: (T+1, n, B) array} ((T+1, n) for 2-D xs), n its size (STATE_SIZES)."""
     xs, batched = _inputs(xs)
-    T, _, B = xs.shape
-    states, _ = run_forward(Generated, _arrays(params), fold(xs), _initial(h0, B))
-    out = {s: numpy.ascontiguousarray(v.reshape(STATE_SIZES[s], T + 1, B).transpose(1, 0, 2))
-           for s, v in zip(STATES, states)}
+    B = xs.shape[2]
+    states, _ = run_forward(Generated, _arrays(params), xs, _initial(h0, B))
+    out = dict(zip(STATES, states))
     return out if batched else {s: v[:, :, 0] for s, v in out.items()}
 
 
@@ -190,7 +189,7 @@ def loss(params, xs, ys, h0=None):
     """The loss summed over t and the batch, times LOSS_FACTOR (1/T: averaged over t; forward only)."""
     xs, batched = _inputs(xs)
     ys = _targets(ys, xs.shape[0], xs.shape[2], batched)
-    states, saved = run_forward(Generated, _arrays(params), fold(xs), _initial(h0, xs.shape[2]))
+    states, saved = run_forward(Generated, _arrays(params), xs, _initial(h0, xs.shape[2]))
     return total_loss(Generated, states, saved, ys)
 
 
