@@ -235,3 +235,12 @@ def test_sizes_against_declarations_in_minibatch_notation():
     assert "W_{hh} (h x h) by H_{t - 1} (n x h)" in sizes[0].message
     unset = audit.audit_text(MINIBATCH.replace("$d = h = n = 1$", "small sizes"))
     assert [(f.line, f.level) for f in unset if f.check == "sizes"] == [(8, "error"), (12, "error")]
+
+
+def test_a_suggestion_writes_transposes_as_the_document_does():
+    """linear_plain writes ``U^T`` (and ``\\sum_{k=t}^{T}``, not a transpose): its corrections use ``^T`` too."""
+    source = (DATA / "linear_plain_planted.md").read_text(encoding="utf-8")
+    assert r"\top" not in source and "^T" in source
+    suggestions = [f.suggestion for f in findings(DATA / "linear_plain_planted.md") if f.suggestion]
+    assert suggestions and all(r"\top" not in s for s in suggestions)
+    assert any("^T" in s for s in suggestions)

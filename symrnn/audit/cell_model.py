@@ -54,6 +54,7 @@ class CellModel:
     aliases: dict[str, nt.VecDerivative] = field(default_factory=dict)  # "delta" -> dL/dh_t
     latex_names: dict[str, str] = field(default_factory=dict)
     marked: tuple[str, ...] = ()  # the parameters' capital letters the document writes in its vector style
+    transpose: str = r"^\top"  # the document's transpose mark (``^T``, ``^\top``, ``^\intercal``, ``^\mathsf{T}``)
     per_step: PerStepLoss | None = None  # the loss through a function the document does not define (ABSTRACT)
     declared: dict = field(default_factory=dict)  # name -> (rows, cols), symbolic, as the document declares them
     size_settings: tuple = ()  # (line, ((size, number), ...)): where the document sets declared sizes to numbers
@@ -101,6 +102,24 @@ def definition_text(source: str) -> tuple[str, list[str]]:
         out.append(f"$${body}$$ ")
         line += body.count("\n")
     return "".join(out), bodies
+
+
+_TRANSPOSES = ((r"^\top", re.compile(r"\^\s*\\top\b")),
+               (r"^T", re.compile(r"\^\s*(?:T(?![A-Za-z0-9_])(?!\s*[-+])|\{\s*T\s*\})")),
+               (r"^\intercal", re.compile(r"\^\s*\\intercal\b")),
+               (r"^\mathsf{T}", re.compile(r"\^\s*\{?\\mathsf\s*\{\s*T\s*\}")))
+
+
+_BOUNDS = re.compile(r"\\(?:sum|prod)\s*_\s*(?:\{[^{}]*\}|\w)\s*\^\s*(?:\{[^{}]*\}|\w)")
+
+
+def _transpose_mark(text: str) -> str:
+    """The transpose mark the document writes most (``^\\top`` when it writes none); a sum's or product's upper
+    bound (``\\sum_{t=1}^T``) is not one."""
+    text = _BOUNDS.sub("", text)
+    found = [(len(pattern.findall(text)), -n, mark) for n, (mark, pattern) in enumerate(_TRANSPOSES)]
+    count, _, mark = max(found)
+    return mark if count else r"^\top"
 
 
 def _style(text: str) -> str:
@@ -152,6 +171,7 @@ def read_model(source: str) -> CellModel | NoCell:
     kind = loss.kind if loss else ABSTRACT if per_step and per_step.quantity == output \
         else _loss_from_prose(_without_math(source))
     model = CellModel(equations, states, params, n, m, kind, output, style=_style(source),
+                      transpose=_transpose_mark(source),
                       sizes=_with_parameters(notation_for(bodies), params, n, m), latex_names=dict(cell.latex_names))
     model.loss_name = per_step.name if kind == ABSTRACT else _loss_name(text)
     model.per_step = per_step if kind == ABSTRACT else None

@@ -133,10 +133,11 @@ def parameter_gradient(model: CellModel, name: str) -> MatrixExpr:
 _POWER = re.compile(r"\\left\(\\(tanh|sigma)\\left\(([^()]*?)\\right\)\\right\)\^\{(\d+)\}")
 
 
-def styled(text: str, style: str, marked: tuple[str, ...] = ()) -> str:
+def styled(text: str, style: str, marked: tuple[str, ...] = (), transpose: str = r"^\top") -> str:
     """The printer's ``\\vec{h}`` in the document's style (plain ``h``, ``\\mathbf{h}``, ``\\boldsymbol{h}``); the
-    parameters whose letters are in ``marked`` in the style too, as the document writes them."""
-    text = text.replace(r"\mathbf{1}", "1").replace("^{T}", r"^\top")
+    parameters whose letters are in ``marked`` in the style too, as the document writes them; transposes with the
+    document's mark (``^T``, ``^\\top``, ...)."""
+    text = text.replace(r"\mathbf{1}", "1").replace("^{T}", "\0")
     text = _POWER.sub(lambda m: rf"\{m.group(1)}^{{{m.group(3)}}}\left({m.group(2)}\right)", text)
     for base in marked:
         text = re.sub(rf"(?<![\\A-Za-z{{]){re.escape(base)}(?![A-Za-z])", lambda m: rf"\{style}{{{m.group(0)}}}", text)
@@ -149,12 +150,13 @@ def styled(text: str, style: str, marked: tuple[str, ...] = ()) -> str:
         return rf"\{style}{{{inner}}}"
 
     text = re.sub(r"\\vec\{\\(tilde|hat|bar)\{([A-Za-z])\}\}", lambda m: rf"\{m.group(1)}{{{mark(m.group(2))}}}", text)
-    return re.sub(r"\\vec\{([^{}]*)\}", lambda m: mark(m.group(1)), text)
+    text = re.sub(r"\\vec\{([^{}]*)\}", lambda m: mark(m.group(1)), text)
+    return text.replace("\0", transpose)  # (a placeholder while the powers above are rewritten)
 
 
 def shown(model: CellModel, expr: MatrixExpr, summed: bool = False) -> str:
     """``expr`` printed in the document's notation (inside ``\\sum_{t=1}^{T}`` when ``summed``)."""
-    body = styled(latex(expr), model.style, model.marked)
+    body = styled(latex(expr), model.style, model.marked, model.transpose)
     if not summed:
         return body
     if isinstance(expr, sp.MatAdd):
