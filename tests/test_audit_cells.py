@@ -18,7 +18,7 @@ from symrnn.audit.cell_model import CellModel, find_aliases, parse_claim, read_m
 from symrnn.latex.parse import DEFAULT_LIMITS
 
 DATA = Path(__file__).parent / "data" / "audit_cells"
-TWINS = ["elman_plain", "output_layer_bf", "lstm_plain", "gru_vec", "elman_boldsymbol"]
+TWINS = ["elman_plain", "output_layer_bf", "lstm_plain", "gru_vec", "elman_boldsymbol", "superscript_nabla"]
 
 
 def planted_in(data: Path) -> list[tuple[str, int, str]]:

@@ -230,8 +230,10 @@ def test_a_symbol_named_by_its_latex_means_it_with_the_expression_s_sizes():
 
 
 def test_new_constructs_refuse_what_does_not_fit():
+    squared = parse(r"\vec{h}_t^{2}", backend="none")  # ML texts' (1 - h_t^2): the entries squared
+    assert isinstance(squared, sp.HadamardPower) and squared.args[1] == 2
     with pytest.raises(ShapeMismatch, match="a power of a N x 1 matrix"):
-        parse(r"\vec{h}_t^{2}", backend="none")
+        parse(r"\vec{h}_t^{t}", backend="none")
     with pytest.raises(ShapeMismatch, match="ragged table of 2 columns: row 2 has 1"):
         parse(r"\begin{array}{ll} \text{a} & \text{b} \\ x \end{array}", backend="none")
     with pytest.raises(Unexpected, match="first row must be 2 headings"):
@@ -242,3 +244,9 @@ def test_new_constructs_refuse_what_does_not_fit():
         parse(r"\text{PyTorch (nn.LSTM)} + x", backend="none")
     with pytest.raises(ShapeMismatch, match="odot joins matrices"):
         parse(r"x \oslash \vec{h}_t", backend="none")
+
+
+def test_a_copy_at_a_step_may_be_transposed_inside_its_superscript():
+    row = parse(r"\boldsymbol{h}^{(t-1)\top}", backend="none")  # Goodfellow et al.'s h^{(t-1)T}
+    assert isinstance(row, sp.Transpose) and isinstance(row.arg, nt.LayerCopy) and row.arg.step == t - 1
+    assert row.shape == (1, row.arg.shape[0])

@@ -243,6 +243,10 @@ def _check(model: CellModel, span: Span, rel, single: bool, out: list[Finding]) 
     missing = " (the right side depends on t: is a sum over t missing?)" if subj.param and _free_t(rel.rhs) else ""
     why = f"sizes do not fit: {detail}" if verdict == "sizes" else f"does not hold for the cell the document " \
         f"defines: {detail}{missing}"
+    if model.guessed and verdict != "sizes":  # the model is not the document's own: no error without its loss
+        out.append(Finding(span.line, "warning", f"{what}: not checked against a stated loss: no equation states "
+                           f"it, and with the {model.loss} of {model.output}_t its prose suggests, {why}", CHECK))
+        return
     out.append(Finding(span.line, "error", f"{what}: {why}", CHECK, fix))
 
 

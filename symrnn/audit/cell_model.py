@@ -25,7 +25,7 @@ from symrnn.latex.parse import Limits, ParseError, Sizes, parse_math
 from symrnn.latex.spans import find_spans
 
 #: ``h_t =``, ``\mathbf{h}_{t} &=``: a span that defines something at t.
-_DEFINES = re.compile(r"_\s*(?:t|\{\s*t\s*\})\s*&?\s*=")
+_DEFINES = re.compile(r"(?:_\s*(?:t|\{\s*t\s*\})|\^\s*\{\s*\(\s*t\s*\)\s*\})\s*&?\s*=")  # also h^{(t)} =
 #: ``L =``, ``\mathcal{L} =``, ``E =``: a loss's left side.
 _LOSS = re.compile(r"^\s*(?:L|E|J|\\math(?:cal|scr)\s*\{\s*[LEJ]\s*\})\s*=.*y", re.S)
 #: What a definition never holds: a derivative, a named error, a later time, an approximation or an update.
@@ -54,6 +54,7 @@ class CellModel:
     aliases: dict[str, nt.VecDerivative] = field(default_factory=dict)  # "delta" -> dL/dh_t
     latex_names: dict[str, str] = field(default_factory=dict)
     marked: tuple[str, ...] = ()  # the parameters' capital letters the document writes in its vector style
+    guessed: bool = False  # the loss (and the quantity it reads) taken from the prose: no equation states it
     transpose: str = r"^\top"  # the document's transpose mark (``^T``, ``^\top``, ``^\intercal``, ``^\mathsf{T}``)
     per_step: PerStepLoss | None = None  # the loss through a function the document does not define (ABSTRACT)
     declared: dict = field(default_factory=dict)  # name -> (rows, cols), symbolic, as the document declares them
@@ -173,6 +174,7 @@ def read_model(source: str) -> CellModel | NoCell:
     model = CellModel(equations, states, params, n, m, kind, output, style=_style(source),
                       transpose=_transpose_mark(source),
                       sizes=_with_parameters(notation_for(bodies), params, n, m), latex_names=dict(cell.latex_names))
+    model.guessed = loss is None and kind not in (None, ABSTRACT)
     model.loss_name = per_step.name if kind == ABSTRACT else _loss_name(text)
     model.per_step = per_step if kind == ABSTRACT else None
     model.declared, model.size_settings = declared_shapes(source), size_settings(source)
@@ -236,8 +238,29 @@ def claim_text(body: str) -> str:
 
 
 def parse_claim(model: CellModel, body: str, limits: Limits) -> sp.Basic:
-    """A span read in the document's notation (plain letters with a time index are vectors)."""
-    return parse_math(claim_text(body), notation=model.sizes, limits=limits, backend="none").expr
+    """A span read in the document's notation (plain letters with a time index are vectors; a vector with its time
+    as a superscript, Goodfellow et al.'s ``\\boldsymbol{h}^{(t)}``, is the quantity at t)."""
+    expr = parse_math(claim_text(body), notation=model.sizes, limits=limits, backend="none").expr
+    return tuple(_timed(e) for e in expr) if isinstance(expr, tuple) else _timed(expr)
+
+
+def _timed(expr):
+    """``h^{(t)}`` (the reader's copy of h at step t) as the vector ``h_t``; a relation keeps its sides unevaluated
+    (an equation between a vector and a scalar is a claim to check, not False)."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    swap = {e: nt.Vec(str(e.matrix.name), e.step, e.matrix.shape[0]) for e in sp.preorder_traversal(expr)
+            if isinstance(e, nt.LayerCopy) and isinstance(e.matrix, sp.MatrixSymbol) and e.matrix.shape[1] == 1
+            and e.step.has(nt.t, nt.T)}
+    if not swap:
+        return expr
+    if isinstance(expr, sp.Eq):
+        return sp.Eq(expr.lhs.xreplace(swap), expr.rhs.xreplace(swap), evaluate=False)
+    if isinstance(expr, nt.Chain):
+        return nt.Chain([t.xreplace(swap) for t in expr.terms], expr.relations)
+    if isinstance(expr, nt.Approx):
+        return nt.Approx(expr.args[0].xreplace(swap), expr.args[1].xreplace(swap))
+    return expr.xreplace(swap)
 
 
 def find_aliases(model: CellModel, source: str, limits: Limits) -> None:

@@ -251,6 +251,14 @@ def value(node, inst: Instance, env: dict) -> object:  # noqa: C901 - one branch
             return _function(node, value(node.expr, inst, env))
         if isinstance(node, nt.Parenthesised):
             return value(node.args[0], inst, env)
+        if isinstance(node, nt.Applied) and node.name.lower() == "diag" and len(node.arguments) == 1:
+            v = value(node.arguments[0], inst, env)  # diag(v): the diagonal matrix of a vector
+            if not isinstance(v, np.ndarray) or v.ndim != 2 or v.shape[1] != 1:
+                raise Unknown(latex(node))
+            out = np.full((v.shape[0], v.shape[0]), mpmath.mpf(0), dtype=object)
+            for k in range(v.shape[0]):
+                out[k, k] = v[k, 0]
+            return out
         if isinstance(node, (sp.OneMatrix, sp.ZeroMatrix)):
             fill = mpmath.mpf(1 if isinstance(node, sp.OneMatrix) else 0)
             return np.full((int(node.shape[0]), int(node.shape[1])), fill, dtype=object)

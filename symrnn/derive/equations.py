@@ -68,7 +68,7 @@ _TIMED = re.compile(r"(?<![\\A-Za-z])(\\[A-Za-z]+|[a-z])\s*_\s*(?:t(?![A-Za-z])|
 _PLAIN = re.compile(r"(?<![\\A-Za-z])(\\[A-Za-z]+|[a-z])(?![A-Za-z])"
                     r"(?:\s*_\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|([A-Za-z0-9])))?(?!\s*(?:\(|\\left))")
 #: A span that defines something at t: ``h_t =``, ``\mathbf{h}_{t} &=``.
-_DEFINES = re.compile(r"_\s*(?:t|\{\s*t\s*\})\s*&?\s*=")
+_DEFINES = re.compile(r"(?:_\s*(?:t|\{\s*t\s*\})|\^\s*\{\s*\(\s*t\s*\)\s*\})\s*&?\s*=")  # also h^{(t)} =
 #: Commands of functions the cells do not support, named as such when the reader does not know them.
 _FUNCTION_COMMANDS = frozenset({"sin", "cos", "tan", "sinh", "cosh", "coth", "arcsin", "arccos", "arctan", "sec",
                                 "csc", "cot", "sqrt", "erf", "det", "arg", "lg", "min", "sgn", "sign", "abs"})

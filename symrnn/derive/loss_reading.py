@@ -21,6 +21,7 @@ structure.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -68,6 +69,13 @@ def _named(node, name: str | None = None, at_t: bool = True) -> tuple[str, tuple
         found = (str(node.base), ())
     elif isinstance(node, sp.Indexed) and len(node.indices) == 2 and (_time(node.indices[1]) or not at_t):
         found = (str(node.base.label), (node.indices[0],))
+    elif isinstance(node, nt.LayerCopy) and isinstance(node.matrix, sp.MatrixSymbol) and node.matrix.shape[1] == 1 \
+            and (_time(node.step) or not at_t):  # \boldsymbol{y}^{(t)}, y_j^{(t)}: the time as a superscript
+        entry = re.fullmatch(r"(.+)_([A-Za-z])", str(node.matrix.name))
+        found = (entry.group(1), (sp.Symbol(entry.group(2)),)) if entry else (str(node.matrix.name), ())
+    elif isinstance(node, sp.Pow) and isinstance(node.base, sp.Indexed) and len(node.base.indices) == 1 \
+            and (_time(node.exp) or not at_t):  # y_j^{(t)}: read as a power of the entry y_j
+        found = (str(node.base.base.label), (node.base.indices[0],))
     else:
         return None
     return found if name is None or found[0] == name else None
@@ -132,15 +140,16 @@ class _Matcher:
 
     def quantity(self, node, entry_index=None) -> tuple[str, object] | None:
         found = _named(node)
-        if found is None or found[0] == TARGET or (found[1] and found[1][0] != entry_index):
+        if found is None or found[0] == TARGET or (found[1] and str(found[1][0]) != str(entry_index)):
             return None
         if bool(found[1]) != (entry_index is not None):
             return None
         return self.reader.identifier(found[0], "quantity"), node
 
     def target(self, node, entry_index=None) -> bool:
-        found = _named(node, TARGET)
-        return found is not None and (found[1] == ((entry_index,) if entry_index is not None else ()))
+        found = _named(node, TARGET)  # the index compared by name: a superscript-time entry's is a plain symbol
+        return found is not None and tuple(map(str, found[1])) == ((str(entry_index),) if entry_index is not None
+                                                                   else ())
 
     def difference(self, d, entry_index=None) -> tuple[str, object] | None:
         """The quantity of ``q - y`` or ``y - q``."""

@@ -286,8 +286,9 @@ class ArithmeticMixin(ParserCore):
         return not braced or self.at("sym", "}", ahead=2)
 
     def matrix_power(self, base: MatrixExpr, tok: Token) -> MatrixExpr:
-        """What follows ``^`` on a matrix: ``T`` (transpose), ``(t)`` (the copy used at step t), ``\\circ 2`` (an
-        entrywise power) or an exponent (a power of a square matrix)."""
+        """What follows ``^`` on a matrix: ``T`` (transpose), ``(t)`` (the copy used at step t; ``(t)\\top`` its
+        transpose), ``\\circ 2`` (an entrywise power; also a vector's integer power, ``h^2``) or an exponent (a power
+        of a square matrix)."""
         braced = self.at_sym("{")
         nxt = self.peek(1 if braced else 0)
         if self.at_transpose() or self.at_transpose("letter"):
@@ -296,10 +297,14 @@ class ArithmeticMixin(ParserCore):
         if braced and nxt.kind == "sym" and nxt.value == "(":
             self.take()
             step = self.group()
+            transposed = self.at_transpose() or self.at_transpose("letter")  # h^{(t)\top}: the copy, transposed
+            if transposed:
+                self.take()
             self.expect_sym("}", "after the step of U^{(t)}")
             if not isinstance(base, (sp.MatrixSymbol, MatrixAt)) or isinstance(step, MatrixExpr):
                 raise self.error("only a named matrix has a copy per step, U^{(t)}", tok, ShapeMismatch)
-            return nt.LayerCopy(base, step)
+            copy = nt.LayerCopy(base, step)
+            return sp.Transpose(copy) if transposed else copy
         if nxt.kind == "cmd" and nxt.value == "circ":
             if braced:
                 self.take()
@@ -311,6 +316,9 @@ class ArithmeticMixin(ParserCore):
                 raise self.error("an entrywise power needs a number", tok, ShapeMismatch)
             return self.power(base, exponent, tok, sp.HadamardPower)
         exponent = self.script()
+        if _column(base) and not isinstance(exponent, MatrixExpr) and getattr(exponent, "is_Integer", False) \
+                and exponent > 1:  # (1 - h^2), h a vector: its entries squared, as ML texts write it
+            return self.power(base, exponent, tok, sp.HadamardPower)
         if isinstance(exponent, MatrixExpr) or fits((base.shape[0],), (base.shape[1],)) is not True:
             raise self.error(f"a power of a {shape_text(base.shape)} matrix", tok, ShapeMismatch)
         return self.power(base, exponent, tok, sp.MatPow)
