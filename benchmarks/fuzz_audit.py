@@ -5,7 +5,8 @@
 
 Each case is a document of one to four mutated math spans of the lecture, half the time after the lecture's model
 definitions (:mod:`symrnn.audit.fuzzing`; ``--corpus``: other authors' spans too; ``--cells``: instead, whole
-documents that define a cell and state its BPTT, a few spans mutated), audited with
+documents of the planted corpora that define a model (a cell, an abstract recurrence, an HMM) and state claims
+on it, a few spans mutated), audited with
 :func:`symrnn.audit.audit_text` under a budget of X seconds per span.  It prints the cases, the crashes (an
 exception escaping the audit, or a check failing unexpectedly: a finding of check ``internal``), the cases over 1 s,
 the longest case, and the peak memory of this process and of the bounded workers (``getrusage`` maxrss).  The exit
@@ -38,10 +39,15 @@ def _corpus_spans() -> list[str]:
     return [s.text for f in sorted(folder.glob("*.md")) for s in find_spans(f.read_text(encoding="utf-8"))]
 
 
+#: the planted corpora: notes that define a model (a cell, an abstract recurrence, an HMM) and state claims on it
+MODEL_CORPORA = ("audit_cells", "audit_abstract", "audit_closed", "audit_hmm")
+
+
 def _cell_documents() -> list[str]:
-    """The documents of tests/data/audit_cells/: notes that define a cell and state its BPTT."""
-    folder = Path(__file__).resolve().parents[1] / "tests" / "data" / "audit_cells"
-    return [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*.md")) if f.name != "SOURCES.md"]
+    """The documents of the planted corpora (:data:`MODEL_CORPORA`, under tests/data/)."""
+    data = Path(__file__).resolve().parents[1] / "tests" / "data"
+    return [f.read_text(encoding="utf-8") for name in MODEL_CORPORA for f in sorted((data / name).glob("*.md"))
+            if f.name != "SOURCES.md"]
 
 
 def _cpu() -> float:
@@ -60,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", action="store_true",
                         help="mutate the spans of tests/data/corpus/ (other authors' notes) too")
     parser.add_argument("--cells", action="store_true",
-                        help="instead, mutate whole documents of tests/data/audit_cells/ (a cell and its BPTT claims)")
+                        help="instead, mutate whole documents of the planted corpora (tests/data/audit_cells/, "
+                             "audit_abstract/, audit_closed/, audit_hmm/: a model and claims on it)")
     args = parser.parse_args(argv)
     budget = DEFAULT.override(seconds=args.seconds)
     levels: collections.Counter = collections.Counter()
