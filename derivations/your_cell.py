@@ -23,9 +23,10 @@ try:
 except ImportError:  # running from a clone without installing: use the package next to this folder
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from symrnn import notation as nt
 from symrnn.autodiff import bptt, readable
 from symrnn.derive import CellError, read_cell
-from symrnn.derive.checks import LOSSES
+from symrnn.derive.checks import LOSSES, Spec
 from symrnn.derive.command import SourceError, read_source
 from symrnn.derive.shown import cell_text
 from symrnn.latex.printer import latex
@@ -35,7 +36,8 @@ from symrnn.numeric.threeway import three_way
 def _arguments(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="your_cell.py", description="BPTT for a cell written in LaTeX.")
     p.add_argument("file", help="a Markdown or LaTeX file with the cell's equations")
-    p.add_argument("--loss", choices=list(LOSSES), default="squared", help="loss on the output (default squared)")
+    p.add_argument("--loss", choices=list(LOSSES), default=None,
+                   help="loss on the output when the file states none as an equation (default squared)")
     p.add_argument("--n", type=int, default=None, help="state size (default: declared, else 2)")
     p.add_argument("--T", dest="steps", type=int, default=4, help="sequence length of the checks, 1..16 (default 4)")
     args = p.parse_args(argv)
@@ -45,18 +47,22 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
+    t = nt.t
     args = _arguments(argv)
     try:
         text = read_source(args.file, 2_000_000)
         cell = read_cell(text, "cell", n_state=args.n)
         shown = cell_text(text, n_state=args.n)
+        spec = Spec(text, "cell", loss=args.loss, n_state=args.n)
+        loss, stated = spec.loss_object(), spec.stated_loss(text)
     except (SourceError, CellError) as exc:
         print(f"your_cell.py: {exc}", file=sys.stderr)
         return 2
-    loss = LOSSES[args.loss]()
     b = bptt.derive(cell, loss)
+    where = f"the equation on line {stated.line}" if stated else ("--loss" if args.loss else "the default")
     print(f"Read from {args.file}: states {', '.join(cell.states)}; parameters "
-          + ", ".join(f"{p.name} ({p.rows} x {p.cols})" for p in cell.params) + f"; loss {loss.name} on {cell.output}.")
+          + ", ".join(f"{p.name} ({p.rows} x {p.cols})" for p in cell.params)
+          + f"; loss {loss.name} on {cell.output}, from {where}.")
     print("\nThe cell, as read (in the order computed):")
     for eq in shown.equations:
         print(f"  [line {eq.line}, {'state' if eq.state else 'intermediate'}]  {latex(eq.equation)}")
@@ -66,7 +72,7 @@ def main(argv: list[str]) -> int:
     for e in r.errors:
         print(f"  {latex(e.equation)}")
     for s in cell.states:
-        print(f"  {b.rho(s).base}_(t-1) = {latex(r.recurrent[s])}")
+        print(f"  {latex(b.rho(s, t - 1))} = {latex(r.recurrent[s])}")
     print("\nEach parameter's gradient is a sum over t = 1..T of:")
     for name, expr in r.grads.items():
         print(f"  dL/d{name}: {latex(expr)}")
