@@ -62,7 +62,11 @@ class Values:
 
     def unrolled(self, cut: tuple[str, int] | None = None) -> Unrolled:
         if cut not in self._unrolled:
-            self._unrolled[cut] = Unrolled(self.model, self.steps, cut)
+            try:
+                self._unrolled[cut] = Unrolled(self.model, self.steps, cut)
+            except KeyError as exc:  # a definition reads a time the unrolling does not have (h_{t-10^{20}})
+                raise Unknown(f"the model: it reads {exc.args[0]}, outside an unrolling of {self.steps} steps") \
+                    from None
         return self._unrolled[cut]
 
     # -- leaves and applications --

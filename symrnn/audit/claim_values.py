@@ -37,7 +37,7 @@ def _time(expr, env: Mapping[sp.Symbol, int]) -> int:
 
 
 def _number(expr) -> mpmath.mpf:
-    if not expr.is_number:
+    if not expr.is_number or not expr.is_finite:
         raise Unknown(f"the number {latex(expr)}")
     return mpmath.mpf(sp.Float(expr, DPS)._mpf_) if not expr.is_Integer else mpmath.mpf(int(expr))
 

@@ -292,5 +292,7 @@ def max_arithmetic(text: str):
         if not args or any(a is None for a in args):
             return None
         best = sp.Max(*args)
+        if not best.is_Rational:
+            return None
         text = text[:m.start()] + rf"\left(\frac{{{best.p}}}{{{best.q}}}\right)" + text[end + 1:]
     return None

@@ -76,9 +76,13 @@ def decimal_text(value, places: int = 2) -> str:
     import decimal
 
     digits = numeric(value, places + 30)
+    if not digits.is_finite:
+        return str(digits)
     if abs(digits) < sp.Rational(1, 10 ** (places + 1)):  # zero to the places shown, however tiny the exponent
         return f"{0:.{places}f}"
-    d = decimal.Decimal(str(digits)).quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
+    with decimal.localcontext() as ctx:  # every digit of a large number, and the places asked for
+        ctx.prec = max(ctx.prec, len(str(digits)) + places + 5)
+        d = decimal.Decimal(str(digits)).quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
     return str(abs(d) if d == 0 else d)
 
 
