@@ -218,6 +218,8 @@ class Unrolled:
             if r.name not in self.params:
                 raise KeyError(r.name)
             return self.params[r.name]
+        if not sp.sympify(k).is_Integer:  # a time holding another name (h_{t - T}): not a step of the unrolling
+            raise KeyError(f"{r.name}_{k}")
         key = (r.name, int(k))
         if key not in self.values:
             raise KeyError(f"{r.name}_{k}")
