@@ -166,3 +166,11 @@ def test_a_document_without_a_loss_gets_warnings_not_errors():
     found = audit.audit_text(text)
     assert [f for f in found if f.level == "error" and f.check == "bptt"] == []
     assert any(f.check == "bptt" and f.level == "warning" and "no loss" in f.message for f in found)
+
+
+def test_the_spans_that_define_the_model_say_so():
+    """lstm_plain.md defines its gates and states on lines 5-15 and its loss on line 19 (read off the file)."""
+    said = {f.line: f.message for f in findings("lstm_plain.md") if f.check == "equation"}
+    for line, name in ((5, "f"), (7, "i"), (9, "o"), (11, "ctilde"), (13, "c"), (15, "h")):
+        assert said[line].startswith(f"defines {name}_t: part of the cell"), said[line]
+    assert said[19] == "defines the loss (squared error of h_t) the claims are checked against"

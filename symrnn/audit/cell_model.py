@@ -55,6 +55,7 @@ class CellModel:
     latex_names: dict[str, str] = field(default_factory=dict)
     marked: tuple[str, ...] = ()  # the parameters' capital letters the document writes in its vector style
     guessed: bool = False  # the loss (and the quantity it reads) taken from the prose: no equation states it
+    loss_line: int | None = None  # the line of the loss equation, when one states it
     transpose: str = r"^\top"  # the document's transpose mark (``^T``, ``^\top``, ``^\intercal``, ``^\mathsf{T}``)
     per_step: PerStepLoss | None = None  # the loss through a function the document does not define (ABSTRACT)
     declared: dict = field(default_factory=dict)  # name -> (rows, cols), symbolic, as the document declares them
@@ -175,6 +176,7 @@ def read_model(source: str) -> CellModel | NoCell:
                       transpose=_transpose_mark(source),
                       sizes=_with_parameters(notation_for(bodies), params, n, m), latex_names=dict(cell.latex_names))
     model.guessed = loss is None and kind not in (None, ABSTRACT)
+    model.loss_line = loss.line if loss is not None else None
     model.loss_name = per_step.name if kind == ABSTRACT else _loss_name(text)
     model.per_step = per_step if kind == ABSTRACT else None
     model.declared, model.size_settings = declared_shapes(source), size_settings(source)

@@ -181,7 +181,13 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
         out[before:] = [f for f in out[before:] if not (f.level == "warning" and f.check in _SUPERSEDED)]
         out.extend(claims)
     if len(out) == before:
-        out.append(Finding(span.line, "ok", "read: " + _describe(span.expr), "equation"))
+        defined = [e.name for e in getattr(doc.cell, "equations", ()) if e.line == span.line]
+        what = f"defines {', '.join(f'{n}_t' for n in defined)}: part of the cell the claims are checked against" \
+            if defined else "read: " + _describe(span.expr)
+        if not defined and span.line == getattr(doc.cell, "loss_line", None):
+            kind = {"squared": "squared error"}.get(doc.cell.loss, doc.cell.loss)
+            what = f"defines the loss ({kind} of {doc.cell.output}_t) the claims are checked against"
+        out.append(Finding(span.line, "ok", what, "equation"))
 
 
 _SUPERSEDED = ("derivative", "kinds", "sizes")  #: warnings a BPTT verdict on the same span replaces
