@@ -112,8 +112,8 @@ def _latex(node) -> str:
                 text = text.replace(f"MATRIXAT{n}", f"{m.name}_{{{latex(m.time)}}}")
             return text
         return latex(node)
-    except (ValueError, TypeError):
-        return str(node)
+    except (ValueError, TypeError, NotImplementedError):  # a product SymPy cannot print: name its kind
+        return type(node).__name__
 
 
 def _text(shape: Shape) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
 
 from symrnn import notation as nt
 from symrnn.audit.reading import Span, relations, replace, split_top
@@ -30,8 +31,9 @@ def _offsets(rhs, base: str) -> dict[Any, int | None]:
     out: dict[Any, int | None] = {}
     for v in rhs.atoms(nt.Vec) if isinstance(rhs, sp.Basic) else ():
         if v.base == base:
-            k = sp.simplify(v.time - nt.t)
-            out[v] = int(k) if k.is_Integer else None
+            scalar = isinstance(v.time, sp.Expr) and not isinstance(v.time, MatrixExpr)
+            k = sp.expand(v.time - nt.t) if scalar else None  # a mutated time may be a matrix: no offset
+            out[v] = int(k) if k is not None and k.is_Integer else None
     return out
 
 
