@@ -130,3 +130,23 @@ def test_d2ls_row_major_minibatch_form():
         o = h @ p["W_hq"] + p["b_q"].T
         return {"H": h.T, "O": o.T}, o.T
     _check(cell, step, ["H", "O"], seed=11)
+
+
+GREEK = r"""
+$$\mathbf{s}_t = \tanh(\Theta \mathbf{s}_{t-1} + \Phi \mathbf{x}_t + \boldsymbol{\beta})$$
+$$\hat{\mathbf{y}}_t = \mathrm{softmax}(\Psi \mathbf{s}_t)$$
+$$L = -\sum_{t=1}^{T} \mathbf{y}_t^\top \log \hat{\mathbf{y}}_t$$
+where $\Psi \in \mathbb{R}^{4 \times 3}$ and $\mathbf{s}_t \in \mathbb{R}^{3}$.
+"""
+
+
+def test_capital_greek_letters_are_matrices():
+    cell = read_cell(GREEK, n_input=2)
+    assert {p.name: (p.rows, p.cols) for p in cell.params} == {"Theta": (3, 3), "Phi": (3, 2), "beta": (3, 1),
+                                                               "Psi": (4, 3)}
+
+    def step(p, s, x):
+        h = torch.tanh(p["Theta"] @ s["s"] + p["Phi"] @ x + p["beta"])
+        y = torch.softmax(p["Psi"] @ h, dim=0)
+        return {"s": h, "yhat": y}, y
+    _check(cell, step, ["s", "yhat"], kind="cross-entropy", seed=12)

@@ -99,6 +99,7 @@ def notation_for(bodies: list[str]) -> Sizes:
     (biases, Hadamard weights) are columns; marked vectors and matrices keep the reader's own rules."""
     gates: dict[str, sp.Expr] = {}
     columns: dict[str, tuple[sp.Expr, sp.Expr]] = {}
+    capitals: set[str] = set()
     for body in bodies:
         for m in _TIMED.finditer(body):
             name = _greek_or_letter(m.group(1))
@@ -111,10 +112,13 @@ def notation_for(bodies: list[str]) -> Sizes:
                 continue
             if sub is not None and re.fullmatch(r"t|\d+", sub) and name in gates:
                 continue
+            if name[0].isupper():  # \Theta, \Phi_{x}: a capital Greek letter is a matrix, as a capital Latin one
+                capitals.add(f"{name}_{sub}" if sub else name)
+                continue
             columns[f"{name}_{sub}" if sub else name] = (nt.N, sp.S.One)
     scalars = DEFAULT_SIZES.scalar_letters - DEFAULT_SIZES.time_letters
     matrices = {m.group(1) for body in bodies for m in _LETTER_TIMES_VECTOR.finditer(body)} & scalars
-    return Sizes(matrices={**DEFAULT_SIZES.matrices, **columns, **{name: (nt.N, nt.N) for name in matrices}},
+    return Sizes(matrices={**DEFAULT_SIZES.matrices, **columns, **{name: (nt.N, nt.N) for name in matrices | capitals}},
                  gates=gates, scalar_letters=DEFAULT_SIZES.scalar_letters - matrices)
 
 
