@@ -150,3 +150,24 @@ def test_capital_greek_letters_are_matrices():
         y = torch.softmax(p["Psi"] @ h, dim=0)
         return {"s": h, "yhat": y}, y
     _check(cell, step, ["s", "yhat"], kind="cross-entropy", seed=12)
+
+
+@pytest.mark.parametrize("definition, torch_fn", [
+    (r"with the activation $\phi(x) = x$ (d2l's linear case)", lambda z: z),
+    (r"$$\phi(z) = \max(0, z)$$", torch.relu),
+    (r"$$\phi(v) = \frac{1}{1 + e^{-v}}$$", torch.sigmoid),
+], ids=["identity", "relu", "sigmoid"])
+def test_an_activation_defined_by_its_formula(definition, torch_fn):
+    cell = read_cell(definition + "\n" + r"$$h_t = \phi(W h_{t-1} + U x_t + b)$$", n_state=3, n_input=2)
+
+    def step(p, s, x):
+        h = torch_fn(p["W"] @ s["h"] + p["U"] @ x + p["b"])
+        return {"h": h}, h
+    _check(cell, step, ["h"], seed=13)
+
+
+def test_an_activation_that_is_no_supported_function_is_named():
+    from symrnn.derive import UnsupportedFunction
+
+    with pytest.raises(UnsupportedFunction, match="unsupported function phi"):
+        read_cell(r"$$\phi(z) = z^3$$" + "\n" + r"$$h_t = \phi(W h_{t-1} + U x_t)$$")

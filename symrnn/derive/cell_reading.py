@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from symrnn.core.budget import DEFAULT, Budget
 from symrnn.derive import errors
 from symrnn.derive import terms as tm
+from symrnn.derive.activations import defined_activations
 from symrnn.derive.building import builder
 from symrnn.derive.dependencies import LOSS, Definition, Structure, structure
 from symrnn.derive.equations import Declaration, read_equations
@@ -35,9 +36,10 @@ RESERVED_STATES = ("y",)
 
 def _definitions(text: str, budget: Budget) -> tuple[list[Definition], tuple[Declaration, ...]]:
     reading = read_equations(text, budget)
+    activations = defined_activations(reading.equations)
     out = []
     for eq in reading.equations:
-        reader = tm.Reader(eq.line, eq.text)
+        reader = tm.Reader(eq.line, eq.text, activations)
         name = reader.defined(eq.lhs)
         if name is None:
             if is_loss(eq):

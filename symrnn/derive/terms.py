@@ -156,8 +156,9 @@ def _is_time(index: sp.Expr) -> bool:
 class Reader:
     """Turns one equation's SymPy objects into terms; errors carry the equation's line and LaTeX."""
 
-    def __init__(self, line: int, text: str):
+    def __init__(self, line: int, text: str, activations: dict[str, str] | None = None):
         self.line, self.text = line, text
+        self.activations = activations or {}  # functions the text defines by a formula (:mod:`.activations`)
 
     def fail(self, kind: type[errors.CellError], message: str) -> errors.CellError:
         return kind(message, self.line, self.text)
@@ -331,7 +332,7 @@ class Reader:
         return Apply(name, arg, node)
 
     def applied(self, node: nt.Applied):
-        name = NAMED.get(node.name.lower())
+        name = NAMED.get(node.name.lower()) or self.activations.get(node.name)
         if name is None:
             raise self.unsupported(node.name, node)
         if len(node.arguments) != 1:
