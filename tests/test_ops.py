@@ -392,3 +392,13 @@ def test_a_new_node_class_works_everywhere(centre):
     _, one = compile_bptt(cell, loss).loss_and_grads(params, xs[:, :, :1], ys[:, :, :1])
     assert all(np.allclose(np.asarray(run.grads[k], dtype=float), one[k], rtol=1e-9) for k in params)
     assert r"\operatorname{centre}\left(" in latex(cell.step()["h"])
+
+
+def test_the_reference_evaluator_takes_any_real_constant():
+    from symrnn.ops.evaluation import Numbers
+
+    e = Numbers("mpmath").number(sp.exp(-1))
+    assert abs(e - mpmath.e ** -1) < mpmath.mpf(10) ** (-mpmath.mp.dps + 2)
+    assert Numbers("numpy").number(sp.exp(sp.Integer(10) ** 10)) == np.inf  # too large for a float
+    with pytest.raises(TypeError, match="not a real number"):
+        Numbers("numpy").number(sp.I)

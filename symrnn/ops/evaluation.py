@@ -31,8 +31,17 @@ class Numbers:
         self.dtype = object if module == "mpmath" else float
 
     def number(self, c):
-        """The rational (or integer) ``c`` as an mpmath number or a float."""
-        c = sp.Rational(c)
+        """The number ``c`` (exact: a rational, or a constant such as ``e^{-1}``) as an mpmath number or a float."""
+        c = sp.sympify(c)
+        if not c.is_Rational:  # a real constant: its digits at the working precision (a float may overflow to inf)
+            if not (c.is_number and c.is_real):
+                raise TypeError(f"not a real number: {c}")
+            if self.module == "mpmath":
+                return mpmath.mpf(sp.N(c, mpmath.mp.dps + 5))
+            try:
+                return float(c)
+            except OverflowError:
+                return float("inf") if c > 0 else float("-inf")
         return mpmath.mpf(c.p) / c.q if self.module == "mpmath" else float(c)
 
     def ones(self, shape) -> np.ndarray:
