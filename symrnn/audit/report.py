@@ -205,11 +205,13 @@ def _unreadable(span: Span) -> Finding:
 
 
 def _describe(expr) -> str:
+    """What a span that no check applies to holds: read, and nothing in it checked (an expression is no claim)."""
     if isinstance(expr, tuple):
-        return f"{len(expr)} relations"
+        return f"{len(expr)} relations; no check applies to them"
     if isinstance(expr, Relational | nt.Approx | nt.Chain):
-        return type(expr).__name__.lower().replace("equality", "equation")
-    return "an expression"
+        what = type(expr).__name__.lower().replace("equality", "equation").replace("strict", "strict ")
+        return f"{what}; no check applies to it"
+    return "an expression, no claim"
 
 
 def audit_file(path: str | Path, budget: Budget = DEFAULT) -> list[Finding]:
