@@ -114,6 +114,10 @@ class CalculusMixin(ParserCore):
                 self.expect_sym("}", "after the variable")
             else:
                 var = self.primary()
+            if marker == "d":  # \nabla_{h} L \odot g: the gradient of one factor (the loss), then the product
+                if not self.starts_factor():
+                    raise self.error(f"{self.describe(tok)} needs what it differentiates", tok)
+                return self.derivative(self.factor(), var, marker)
             return self.derivative(self.operand(tok), var, marker)
         if marker == "d":
             raise self.error("\\nabla needs its variable: \\nabla_{W} L", tok)
