@@ -1,7 +1,8 @@
 """The audit is not tied to the notation its corpus is written in: each document of tests/data/audit_cells/ rewritten
 in another notation (``\\vec`` as ``\\mathbf``, ``^\\top`` as ``^T``, ``\\frac{\\partial L}{\\partial h_t}`` as
-``\\nabla_{h_t} L``, ``\\vec{h}_t`` as Goodfellow et al.'s ``\\vec{h}^{(t)}``) keeps its verdicts: no error in the clean
-twin, and exactly the planted errors (SOURCES.md) in the planted one."""
+``\\nabla_{h_t} L`` or ``\\dfrac``, ``\\vec{h}_t`` as Goodfellow et al.'s ``\\vec{h}^{(t)}``, ``\\odot`` as ``*``,
+``L`` as ``\\mathcal{L}``) keeps its verdicts: no error in the clean twin, and exactly the planted errors (SOURCES.md)
+in the planted one."""
 
 from __future__ import annotations
 
@@ -27,13 +28,26 @@ def nabla(s: str) -> str:
     return re.sub(r"\\frac\{\\partial (L)\}\{\\partial ([^{}]+?(?:\{[^{}]*\})?)\}", r"\\nabla_{\2} \1", s)
 
 
+def dfrac(s: str) -> str:
+    return s.replace(r"\frac{\partial", r"\dfrac{\partial")
+
+
+def star(s: str) -> str:
+    return s.replace(r"\odot", "*")
+
+
+def mathcal(s: str) -> str:
+    return re.sub(r"(?<![A-Za-z\\])L(?![A-Za-z_])", r"\\mathcal{L}", s)
+
+
 def superscript(s: str) -> str:
     return re.sub(r"(\\vec\{[a-z]\}|\\mathbf\{[a-z]\}|\\boldsymbol\{[a-z]\})_" + _TIME,
                   lambda m: m.group(1) + "^{(" + (m.group(2) or m.group(3)) + ")}", s)
 
 
 CASES = [("elman_plain", nabla), ("elman_plain", caret_t), ("gru_vec", superscript), ("gru_vec", bold),
-         ("elman_boldsymbol", superscript), ("output_layer_bf", nabla)]
+         ("elman_boldsymbol", superscript), ("output_layer_bf", nabla), ("lstm_plain", dfrac), ("gru_vec", star),
+         ("lstm_plain", mathcal)]
 
 
 @pytest.mark.parametrize("twin, rewrite", CASES, ids=[f"{t}-{f.__name__}" for t, f in CASES])

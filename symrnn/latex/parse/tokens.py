@@ -71,6 +71,8 @@ TEXT_COMMANDS = frozenset({"text", "operatorname", "mathrm", "mathfrak", "mathbf
 ACCENTS = frozenset({"hat", "bar", "tilde", "overrightarrow", "overleftarrow"})
 #: bold-face commands; their argument may also be a Greek letter (``\boldsymbol{\delta}``) or 0 and 1
 BOLD_COMMANDS = frozenset({"mathbf", "boldsymbol", "bm"})
+#: commands that only change how a fraction is typeset: read as ``\frac``
+_SAME_AS = {"dfrac": "frac", "tfrac": "frac"}
 _SPACING = frozenset({",", ";", "!", " ", ":", "quad", "qquad", "displaystyle"})
 #: spacing that may stand between two relations (``U = ... \\qquad W = ...``): the next token is marked ``spaced``
 _SEPARATING = frozenset({",", ";", "!", " ", ":", "quad", "qquad"})
@@ -248,6 +250,7 @@ class _Tokeniser:
             raise UnknownMacro(f"unknown command \\{ch}", p, text)
         name = m.group(0)
         self.p = p + 1 + len(name)
+        name = _SAME_AS.get(name, name)
         if name in _SPACING:
             self.spaced |= name in _SEPARATING
             return False
