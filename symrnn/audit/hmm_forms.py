@@ -57,7 +57,7 @@ def evaluate(expr, hmm: HMMDoc, name: str, prev: sp.Matrix | None, k: int, t_: i
         value = replace(expr, rule).doit()
         out = sp.Matrix(value.as_explicit() if isinstance(value, sp.MatrixExpr) else value)
         return out if all(e.is_number for e in out) else None
-    except (TypeError, ValueError, AttributeError, sp.ShapeError):
+    except (TypeError, ValueError, AttributeError, NotImplementedError, sp.ShapeError):  # what SymPy cannot expand
         return None
 
 
