@@ -111,13 +111,17 @@ def shown(node: Any) -> str:
         from symrnn.latex.printer import latex
         return latex(node)
     except Exception:  # noqa: BLE001 - a message must not fail
-        return str(node)
+        try:
+            return str(node)
+        except Exception:  # noqa: BLE001 - SymPy cannot even print some products (noncommutative scalars)
+            return type(node).__name__
 
 
 def _number(expr: sp.Expr) -> sp.Expr | None:
-    """A scalar read as a number (decimals shown as ``0.5`` are exact), or None when it holds a name."""
+    """A scalar read as a number (decimals shown as ``0.5`` are exact), or None when it holds a name or something
+    that is no real number (``\\dots``)."""
     value = expr.replace(lambda e: isinstance(e, nt.Rounded), lambda e: e.value)
-    return value if value.is_number and value.is_real is not False else None
+    return value if value.is_number and value.is_real is True and value.is_finite is not False else None
 
 
 def _quantity(term: Any) -> bool:
