@@ -174,3 +174,11 @@ def test_the_spans_that_define_the_model_say_so():
     for line, name in ((5, "f"), (7, "i"), (9, "o"), (11, "ctilde"), (13, "c"), (15, "h")):
         assert said[line].startswith(f"defines {name}_t: part of the cell"), said[line]
     assert said[19] == "defines the loss (squared error of h_t) the claims are checked against"
+
+
+def test_a_span_that_only_names_a_symbol_is_no_claim():
+    found = audit.audit_text(r"Here $\odot$ is the elementwise product, $\text{ReLU}$ and $\tanh$ the activations.")
+    assert [(f.level, f.message) for f in found] == [
+        ("ok", rf"names the symbol {s} in the prose, no claim") for s in (r"\odot", r"\text{ReLU}", r"\tanh")]
+    [unread] = audit.audit_text(r"Here $\odot x$ is not read.")
+    assert unread.level == "unread"

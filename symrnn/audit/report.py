@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -193,9 +194,16 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
 _SUPERSEDED = ("derivative", "kinds", "sizes")  #: warnings a BPTT verdict on the same span replaces
 
 
+#: a span that only names a symbol in the prose: ``$\odot$``, ``$\tanh$``, ``$\text{ReLU}$``
+_NAMED_SYMBOL = re.compile(r"\s*\\(?:[A-Za-z]+|text\s*\{\s*[A-Za-z]+\s*\})\s*")
+
+
 def _unreadable(span: Span) -> Finding:
     """A span that did not read: an ``error`` when the reader found its mathematics malformed (sizes, a division by
-    zero, a bracket or a side missing), else ``unread`` with the reason and the position."""
+    zero, a bracket or a side missing), else ``unread`` with the reason and the position; a span that only names an
+    operator or a function in the prose (``$\\odot$ is the elementwise product``) holds no claim."""
+    if _NAMED_SYMBOL.fullmatch(span.text):
+        return Finding(span.line, "ok", f"names the symbol {span.text.strip()} in the prose, no claim", "equation")
     exc = span.error
     where = f" (at character {exc.pos})"
     if is_defect(exc):
