@@ -177,8 +177,8 @@ def test_the_spans_that_define_the_model_say_so():
 
 
 def test_a_span_that_only_names_a_symbol_is_no_claim():
-    found = audit.audit_text(r"Here $\odot$ is the elementwise product, $\text{ReLU}$ and $\tanh$ the activations.")
+    found = audit.audit_text(r"Here $\odot$ is the elementwise product and $\tanh$ the activation.")
     assert [(f.level, f.message) for f in found] == [
-        ("ok", rf"names the symbol {s} in the prose, no claim") for s in (r"\odot", r"\text{ReLU}", r"\tanh")]
+        ("ok", rf"names the symbol {s} in the prose, no claim") for s in (r"\odot", r"\tanh")]
     [unread] = audit.audit_text(r"Here $\odot x$ is not read.")
     assert unread.level == "unread"
