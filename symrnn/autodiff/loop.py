@@ -4,11 +4,13 @@ runs and that ``symrnn derive`` copies, function by function (:data:`FUNCTIONS`)
 The functions use nothing but NumPy (imported as ``numpy``) and ``k``, the generated code (:class:`Generated`):
 :class:`~symrnn.autodiff.kernels.Kernels` here, the standalone module's own ``Generated`` class there.
 
-Inside the loop, arrays over time are time-major, ``(T, n, B)`` (a state ``(T+1, n, B)``, index 0 for t = 0), so
-that step t is one contiguous block.  Around it they are *folded*, ``(n, T*B)``, the B columns of step t at
-``t*B .. (t+1)*B``: ``W x_t`` for every t is then one product ``W X`` before the loop, and ``sum_t a_t b_t^T`` over
-the batch and the steps one product ``A B^T`` after it (the forms :mod:`symrnn.autodiff.hoisting` finds in the
-step); one copy each way costs less than strided steps.
+Inside the loop, arrays over time are indexed time first, ``(T, n, B)`` (a state ``(T+1, n, B)``, index 0 for
+t = 0).  Around it they are *folded*, ``(n, T*B)``, the B columns of step t at ``t*B .. (t+1)*B``: ``W x_t`` for
+every t is then one product ``W X`` before the loop, and ``sum_t a_t b_t^T`` over the batch and the steps one
+product ``A B^T`` after it (the forms :mod:`symrnn.autodiff.hoisting` finds in the step).  What a hoisted product
+reads or writes (the states, the stored factors ``a_t``, the input-only parts) is laid out folded in memory and
+indexed time first through a view (:func:`folded_buffer`, :func:`unfold`), so the only copies are of the inputs
+and the saved intermediates; the per-step kernels read strided ``(n, B)`` blocks, which BLAS takes as they are.
 """
 
 from __future__ import annotations
@@ -41,17 +43,23 @@ class Generated(Protocol):
 
 
 def fold(a: numpy.ndarray) -> numpy.ndarray:
-    """``(T, n, B) -> (n, T*B)``: the columns of step t at ``t*B .. (t+1)*B`` (a copy)."""
+    """``(T, n, B) -> (n, T*B)``: the columns of step t at ``t*B .. (t+1)*B`` (a copy, unless laid out folded)."""
     steps, rows, batch = a.shape
     return a.transpose(1, 0, 2).reshape(rows, steps * batch)
 
 
 def unfold(a: numpy.ndarray, steps: int) -> numpy.ndarray:
-    """``(n, T*B) -> (T, n, B)``, each step contiguous (a copy); a column ``(n, 1)`` is the same at every step."""
+    """``(n, T*B) -> (T, n, B)``, a view (step t's columns, strided); a column ``(n, 1)`` is the same at every step."""
     rows, width = numpy.shape(a)
     if width == 1:
         return numpy.broadcast_to(a, (steps, rows, 1))
-    return numpy.ascontiguousarray(numpy.reshape(a, (rows, steps, width // steps)).transpose(1, 0, 2))
+    return numpy.reshape(a, (rows, steps, width // steps)).transpose(1, 0, 2)
+
+
+def folded_buffer(steps: int, shape: tuple) -> numpy.ndarray:
+    """An empty ``(T, n, B)`` array laid out folded, ``(n, T, B)`` in memory: written a step at a time in the loop,
+    read after it by :func:`fold` as the ``(n, T*B)`` operand of one product, with no copy."""
+    return numpy.empty((shape[0], steps) + tuple(shape[1:])).transpose(1, 0, 2)
 
 
 def run_forward(k: Generated, p: list, xs: numpy.ndarray, h0: list,
@@ -62,7 +70,7 @@ def run_forward(k: Generated, p: list, xs: numpy.ndarray, h0: list,
     inputs = []
     if k.inputs_kernel is not None:  # the input-only parts of the step, for every t at once: one product each
         inputs = [unfold(v, steps) for v in k.inputs_kernel(*p, fold(xs) if x is None else x)]
-    states = [numpy.empty((steps + 1,) + numpy.shape(v)) for v in h0]
+    states = [folded_buffer(steps + 1, numpy.shape(v)) for v in h0]
     for state, v in zip(states, h0):
         state[0] = v
     saved = []
@@ -111,7 +119,7 @@ def run_bptt(k: Generated, p: list, xs: numpy.ndarray, ys: numpy.ndarray, h0: li
                                 *rhos, *(v[t] for v in saved))
         rhos = out[:count]
         if t == steps - 1:
-            deltas = [numpy.empty((steps,) + numpy.shape(v)) for v in out[count:count + k.n_deltas]]
+            deltas = [folded_buffer(steps, numpy.shape(v)) for v in out[count:count + k.n_deltas]]
         for buffer, v in zip(deltas, out[count:count + k.n_deltas]):
             buffer[t] = v
         for name, g in zip(k.step_grads, out[count + k.n_deltas:-1]):
@@ -145,4 +153,4 @@ def accumulate(total: numpy.ndarray, part) -> None:
 
 
 #: The functions the standalone module copies, in order.
-FUNCTIONS = (fold, unfold, run_forward, loss_factor, total_loss, run_bptt, after_arrays, accumulate)
+FUNCTIONS = (fold, unfold, folded_buffer, run_forward, loss_factor, total_loss, run_bptt, after_arrays, accumulate)
