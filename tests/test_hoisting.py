@@ -166,3 +166,43 @@ def test_the_standalone_module_runs_the_hoisted_code_to_the_last_bit():
     assert loss == want_loss and all(np.array_equal(grads[k], want[k]) for k in want)
     assert module.loss(params, xs, ys) == made.compiled.loss(params, xs, ys)
     assert np.array_equal(module.forward(params, xs)["h"], made.compiled.forward(params, xs)["h"])
+
+
+def _multiplications(expr: sp.Basic) -> int:
+    """Entrywise products in ``expr``, each distinct subexpression once (as the generated code computes them)."""
+    nodes = {n for n in sp.preorder_traversal(expr) if isinstance(n, sp.HadamardProduct)}
+    return sum(len(n.args) - 1 for n in nodes)
+
+
+def test_a_factor_shared_by_terms_is_taken_out_once_and_the_value_is_unchanged():
+    from symrnn.autodiff.kernels import factor_hadamard
+
+    a, b, c, d, f = (sp.MatrixSymbol(s, 3, 1) for s in "abcdf")
+    e1, e2 = sp.Dummy("u"), sp.Dummy("v")  # the same function under two bound variables: one factor
+    g1 = nt.apply_entrywise(sp.Lambda(e1, e1 * (1 - e1)), f)
+    g2 = nt.apply_entrywise(sp.Lambda(e2, e2 * (1 - e2)), f)
+    cases = [
+        sp.MatAdd(sp.HadamardProduct(a, c), sp.HadamardProduct(b, c)),  # (a + b) o c: 1 product, not 2
+        sp.MatAdd(sp.HadamardProduct(sp.HadamardProduct(a, c), g1), sp.HadamardProduct(b, c, g2),
+                  sp.HadamardProduct(d, a)),
+        sp.MatAdd(sp.MatMul(-1, sp.HadamardProduct(a, g1)), sp.HadamardProduct(b, g2), d),
+    ]
+    rng = np.random.default_rng(3)
+    values = {m: sp.Matrix(3, 1, [sp.Rational(int(v), 7) for v in rng.integers(-9, 10, 3)]) for m in (a, b, c, d, f)}
+    for expr in cases:
+        out = factor_hadamard(expr)
+        assert _multiplications(out) < _multiplications(expr), (expr, out)
+        exact = [e.xreplace(values).doit().as_explicit() for e in (expr, out)]  # exact rationals: no tolerance
+        assert exact[0] == exact[1], (expr, out)
+
+
+def test_the_lstm_backward_step_takes_its_shared_factors_out():
+    """The LSTM: the cell error (rho_c plus the path through h) is formed once and every gate's error is it
+    times the gate's own factors, so the step has fewer entrywise products than the paths written out."""
+    from symrnn.autodiff import kernels
+    from symrnn.autodiff.bptt import derive
+
+    b = derive(lstm.standard_lstm(3, 2), losses.squared_error())
+    plain = [kernels.factor_products(e) for e in b.recurrent.values()]
+    assert sum(_multiplications(kernels.factor_hadamard(e)) for e in plain) < \
+        sum(_multiplications(e) for e in plain)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symrnn import notation as nt
 from symrnn.autodiff import hoisting
@@ -65,6 +66,62 @@ def _factor_side(expr: sp.MatAdd, side: int) -> MatrixExpr:
         inner = factor_products(sp.MatAdd(*[rest for _, rest in members]))
         terms.append(sp.MatMul(key, inner) if side == 0 else sp.MatMul(inner, key))
     return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+
+
+def factor_hadamard(expr: sp.Basic) -> sp.Basic:
+    """``A o C + B o C`` -> ``(A + B) o C``, bottom up: the factor shared by most terms first, then again inside.
+
+    Back-propagation through a gate writes each path's error times the gate's derivative; summed, the paths share
+    factors (``rho_c o c_{t-1} o f' + e o c_{t-1} o f'``), and each one taken out saves an entrywise pass per step.
+    """
+    if isinstance(expr, ElementwiseApplyFunction):  # one bound variable for all: equal functions compare equal
+        (var,), body = expr.function.variables, expr.function.expr
+        return nt.apply_entrywise(sp.Lambda(_BOUND, body.xreplace({var: _BOUND})), factor_hadamard(expr.expr))
+    if not isinstance(expr, MatrixExpr) or not expr.args or isinstance(expr, (sp.MatrixSymbol, nt.Vec)):
+        return expr
+    expr = expr.func(*[factor_hadamard(a) for a in expr.args])
+    return _take_out_shared(list(expr.args)) if isinstance(expr, sp.MatAdd) else expr
+
+
+_BOUND = sp.Dummy("e")
+
+
+def _hadamard_factors(term: MatrixExpr) -> tuple[sp.Expr, list[MatrixExpr]]:
+    """``term`` as a scalar times entrywise factors (nested products flattened)."""
+    coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (sp.S.One, [term])
+    if len(mats) != 1:
+        return coeff, [sp.MatMul(*mats)]
+    stack, factors = [mats[0]], []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, sp.HadamardProduct):
+            stack.extend(reversed(node.args))
+        else:
+            factors.append(node)
+    return coeff, factors
+
+
+def _take_out_shared(terms: list[MatrixExpr]) -> MatrixExpr:
+    split = [_hadamard_factors(t) for t in terms]
+    counts: dict[MatrixExpr, int] = {}
+    for _, factors in split:
+        if len(factors) > 1:
+            for f in set(factors):
+                counts[f] = counts.get(f, 0) + 1
+    shared = max(counts, key=lambda f: (counts[f], -sp.default_sort_key(f).__hash__()), default=None)
+    if shared is None or counts[shared] < 2:
+        return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+    inner, others = [], []
+    for term, (coeff, factors) in zip(terms, split, strict=True):
+        if len(factors) > 1 and shared in factors:
+            rest = list(factors)
+            rest.remove(shared)
+            body = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
+            inner.append(body if coeff == 1 else sp.MatMul(coeff, body))
+        else:
+            others.append(term)
+    pulled = sp.HadamardProduct(shared, _take_out_shared(inner))
+    return pulled if not others else sp.MatAdd(pulled, _take_out_shared(others))
 
 
 def split_saved(exprs: list[MatrixExpr], forward: set, backward: set) -> tuple[list[MatrixExpr], dict]:
@@ -193,6 +250,7 @@ def build(b: BPTT, kind: str, hoist: bool = True, scale: tuple[int, int, int] = 
     backward = [factor_products(e) for e in [*(b.recurrent[s] for s in cell.states), *b.param_grads.values()]]
     backward, saved = split_saved(backward, {*prev, x}, {*cur, y, *rhos})
     backward, saved = _saved_as_columns(backward, saved)
+    backward = [factor_hadamard(e) for e in backward]
     recurrent, grads = backward[:len(rhos)], dict(zip(b.param_grads, backward[len(rhos):], strict=True))
 
     out_expr = b.step[cell.output]
