@@ -246,6 +246,9 @@ def parse_claim(model: CellModel, body: str, limits: Limits) -> sp.Basic:
     return tuple(_timed(e) for e in expr) if isinstance(expr, tuple) else _timed(expr)
 
 
+_VECTOR_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # a vector's base name (y_j^{(t)}, an entry, stays as read)
+
+
 def _timed(expr):
     """``h^{(t)}`` (the reader's copy of h at step t) as the vector ``h_t``; a relation keeps its sides unevaluated
     (an equation between a vector and a scalar is a claim to check, not False)."""
@@ -253,7 +256,7 @@ def _timed(expr):
         return expr
     swap = {e: nt.Vec(str(e.matrix.name), e.step, e.matrix.shape[0]) for e in sp.preorder_traversal(expr)
             if isinstance(e, nt.LayerCopy) and isinstance(e.matrix, sp.MatrixSymbol) and e.matrix.shape[1] == 1
-            and e.step.has(nt.t, nt.T)}
+            and e.step.free_symbols & {nt.t, nt.T} and _VECTOR_NAME.fullmatch(str(e.matrix.name))}
     if not swap:
         return expr
     if isinstance(expr, sp.Eq):
