@@ -442,3 +442,35 @@ def test_sizes_symrnn_assumed_give_a_warning_and_numbers_an_error():
     assert assumed.level == "warning" and "symrnn assumed" in assumed.message
     text = r"$C = \begin{bmatrix} 1 \\ 2 \end{bmatrix} + \begin{bmatrix} 1 \\ 2 \\ 3 \end{bmatrix}$"
     assert [f.level for f in audit.audit_text(text) if f.check == "sizes"] == ["error"]
+
+
+@pytest.mark.parametrize(("update", "level"), [
+    (r"W_{hh} \leftarrow W_{hh} - \eta \frac{\partial L}{\partial W_{hh}}", "ok"),
+    (r"W_{hh} \leftarrow W_{hh} + \eta \frac{\partial L}{\partial W_{hh}}", "error"),
+    (r"U \leftarrow U - \eta \nabla_U L", "ok"),
+    (r"\mathbf{b} \leftarrow \mathbf{b} - \frac{\eta}{T} \frac{\partial L}{\partial \mathbf{b}}", "ok"),
+])
+def test_a_matrix_or_vector_update_is_checked_for_its_direction(update, level):
+    """A gradient-descent step on a matrix or a vector (its derivative a matrix, not a number) must step against
+    the gradient: minus a positive multiple of it."""
+    [f] = [f for f in audit.audit_text(f"${update}$") if f.check == "update"]
+    assert f.level == level, f
+    if level == "error":
+        assert r"\frac{\partial L}{\partial W_{hh}}" in f.message  # printed as the document writes it
+
+
+def test_a_loss_whose_target_is_not_y_is_named_as_the_reason_nothing_is_checked():
+    """A document whose outputs are y_t and whose targets are z_t: its loss is not read, and the warnings on its
+    claims say which line holds that loss, never an error."""
+    text = "\n".join([
+        r"$$h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t + b_h)$$",
+        r"The output is $y_t = W_{hy} h_t + b_y$, with $p_t = \mathrm{softmax}(y_t)$.",
+        "",
+        r"$$L = -\sum_t \sum_k z_{k,t} \log p_{k,t}$$",
+        "",
+        r"$$\frac{\partial L}{\partial W_{hy}} = \sum_t (p_t - z_t) h_t^\top$$",
+    ])
+    findings = audit.audit_text(text)
+    assert not [f for f in findings if f.level == "error"]
+    [claim] = [f for f in findings if f.line == 6]
+    assert claim.level == "warning" and "the loss on line 4 names no target y" in claim.message

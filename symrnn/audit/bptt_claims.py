@@ -216,8 +216,9 @@ def _check(model: CellModel, span: Span, rel, single: bool, out: list[Finding]) 
         out.append(Finding(span.line, "ok", f"names the error {rel.lhs.base}_t", CHECK))
         return
     if model.loss is None:
+        why = f": {model.unread_loss}" if model.unread_loss else ""
         out.append(Finding(span.line, "warning", "not checked: a BPTT claim, but the document states no loss symrnn "
-                           "reads (a loss equation, or squared error or cross-entropy in the text)", CHECK))
+                           f"reads (a loss equation, or squared error or cross-entropy in the text){why}", CHECK))
         return
     what = f"dL/d{subj.name}" + ("" if subj.param else "_T" if subj.last else "_t")
     conflict = sizes_conflict(doc_sizes(model, span.line), rel)

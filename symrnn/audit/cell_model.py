@@ -60,6 +60,7 @@ class CellModel:
     per_step: PerStepLoss | None = None  # the loss through a function the document does not define (ABSTRACT)
     declared: dict = field(default_factory=dict)  # name -> (rows, cols), symbolic, as the document declares them
     size_settings: tuple = ()  # (line, ((size, number), ...)): where the document sets declared sizes to numbers
+    unread_loss: str | None = None  # why a loss the document writes was not read (no loss read)
 
     @property
     def quantities(self) -> tuple[str, ...]:
@@ -148,10 +149,14 @@ def read_model(source: str) -> CellModel | NoCell:
         return NoCell(None)
     if text.count("$$") > 2 * MAX_DEFINITIONS:
         return NoCell(f"more than {MAX_DEFINITIONS} definitions: not read as one recurrent cell")
+    unread = None
     try:
         loss = loss_equation(text)
-    except (CellError, ValueError, TypeError):
+    except (CellError, ValueError, TypeError) as exc:
         loss, text = None, _LOSS_LINE.sub("", text)  # a loss symrnn cannot read: the prose may still name one
+        unread = str(exc).splitlines()[0][:200]
+    if loss is None and unread is None:
+        unread = _loss_without_target(source)
     per_step = None if loss else find_per_step(source, notation_for(bodies), Limits())
     try:
         cell, text = _concrete_cell(text, loss.quantity if loss else per_step.quantity if per_step else None)
@@ -176,6 +181,7 @@ def read_model(source: str) -> CellModel | NoCell:
                       transpose=_transpose_mark(source),
                       sizes=_with_parameters(notation_for(bodies), params, n, m), latex_names=dict(cell.latex_names))
     model.guessed = loss is None and kind not in (None, ABSTRACT)
+    model.unread_loss = unread if loss is None else None
     model.loss_line = loss.line if loss is not None else None
     model.loss_name = per_step.name if kind == ABSTRACT else _loss_name(text)
     model.per_step = per_step if kind == ABSTRACT else None
@@ -185,6 +191,18 @@ def read_model(source: str) -> CellModel | NoCell:
         model.marked = tuple(sorted({name.split("_")[0] for name in params if name[:1].isupper()
                                      and f"{mark}{name[0]}}}" in source}))
     return model
+
+
+_LOSS_SIDE = re.compile(r"^\s*(?:L|E|J|\\math(?:cal|scr)\s*\{\s*[LEJ]\s*\})\s*=.*\\sum", re.S)
+
+
+def _loss_without_target(source: str) -> str | None:
+    """Why a loss written ``L = ... \\sum ...`` was not read when it names no target ``y``, or None."""
+    for span in find_spans(source):
+        if _LOSS_SIDE.search(span.text) and not _LOSS.search(span.text):
+            return (f"the loss on line {span.line} names no target y (symrnn reads a loss whose target is y_t, "
+                    "\\mathbf{y}_t or y_{j,t}; a document whose y_t is another quantity is not read)")
+    return None
 
 
 def _with_parameters(sizes: Sizes, params: dict[str, tuple[int, int]], n: int, m: int) -> Sizes:

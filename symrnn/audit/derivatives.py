@@ -30,7 +30,8 @@ def check_update(span: Span, rel, doc: Document, out: list[Finding]) -> None:
     if not isinstance(rel, nt.Assign):
         return
     theta = rel.lhs
-    derivs = list(rel.rhs.atoms(nt.TotalDerivative))
+    derivs = list(rel.rhs.atoms(nt.TotalDerivative)) or \
+        list({n for n in sp.preorder_traversal(rel.rhs) if isinstance(n, nt.VecDerivative)})
     if len(derivs) != 1 or derivs[0].variable != theta:
         out.append(Finding(span.line, "warning", "an update whose gradient is not taken in the updated "
                            "variable", "update"))
@@ -42,8 +43,11 @@ def check_update(span: Span, rel, doc: Document, out: list[Finding]) -> None:
         out.append(Finding(span.line, "error", f"the update sets {shown(theta)} ({lhs_kind}) to {rhs_kind}",
                            "sizes"))
         return
-    step = sp.expand(rel.rhs - theta)
-    coeff = step.coeff(d)
+    step, coeff = _step(rel.rhs, theta, d)
+    if step is None:
+        out.append(Finding(span.line, "warning", "an update that is not the variable plus a multiple of its "
+                           "gradient", "update"))
+        return
     if not (coeff.could_extract_minus_sign()):
         out.append(Finding(span.line, "error", f"the step {shown(step)} goes up the gradient, not down",
                            "update"))
@@ -58,6 +62,26 @@ def check_update(span: Span, rel, doc: Document, out: list[Finding]) -> None:
                            f"as the loss and never defines {name}", "update"))
     else:
         out.append(Finding(span.line, "ok", f"a gradient-descent step on {numer}", "update"))
+
+
+def _step(rhs, theta, d) -> tuple[Any, Any]:
+    """``(step, c)`` of ``rhs = theta + step`` with ``step = c d``; ``(None, None)`` when ``rhs`` is not of that form
+    (a matrix or vector update is matched term by term, its coefficient a scalar)."""
+    if not isinstance(d, nt.VecDerivative):
+        step = sp.expand(rhs - theta)
+        return step, step.coeff(d)
+    terms = list(rhs.args) if isinstance(rhs, sp.MatAdd) else [rhs]
+    if theta not in terms:
+        return None, None
+    terms.remove(theta)
+    if len(terms) != 1:
+        return None, None
+    coeff, mats = terms[0].as_coeff_mmul() if isinstance(terms[0], sp.MatMul) else (sp.S.One, terms[0])
+    mats = mats.args if isinstance(mats, sp.MatMul) else (mats,)
+    scalars = [m for m in mats if not isinstance(m, sp.MatrixExpr)]
+    if [m for m in mats if isinstance(m, sp.MatrixExpr)] != [d]:
+        return None, None
+    return terms[0], sp.Mul(coeff, *scalars)
 
 
 class ProbeRNN:

@@ -55,8 +55,10 @@ def shown(expr: object, limit: int = 120) -> str:
         if getattr(expr, "is_Number", False):
             text = str(expr)
         else:
-            try:
-                text = sp.latex(expr)
+            ours = isinstance(expr, sp.Basic) and any(type(n).__module__.startswith("symrnn.")
+                                                      for n in sp.preorder_traversal(expr))
+            try:  # symrnn's own objects (a derivative in a vector) print through symrnn's printer
+                text = latex(expr) if ours else sp.latex(expr)
             except (AttributeError, TypeError, NotImplementedError):  # SymPy picks methods by class name
                 text = latex(expr)
     except ValueError:  # an integer of more than 4,300 digits: Python refuses to print it
