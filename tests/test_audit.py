@@ -419,7 +419,8 @@ def test_an_update_that_sets_a_number_to_a_matrix_is_a_size_error():
                                   *(f"audit-seed41-cells-{n}.md" for n in (163, 204, 245, 462, 843, 911)),
                                   "audit-seed43-corpus-2583.md", "audit-seed43-corpus-2954.md",
                                   "audit-seed42-cells-1215.md", "audit-seed52-corpus-2819.md",
-                                  "audit-seed61-cells-80.md", "audit-seed91-cells-359.md"])
+                                  "audit-seed61-cells-80.md", "audit-seed91-cells-359.md",
+                                  "audit-seed91-cells-894.md"])
 def test_documents_the_long_fuzz_run_broke_are_audited(name):
     """Cases on which ``benchmarks/fuzz_audit.py`` once found a check failing inside (tests/data/fuzz/SOURCES.md)."""
     from pathlib import Path

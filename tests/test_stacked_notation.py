@@ -171,3 +171,23 @@ def test_an_activation_that_is_no_supported_function_is_named():
 
     with pytest.raises(UnsupportedFunction, match="unsupported function phi"):
         read_cell(r"$$\phi(z) = z^3$$" + "\n" + r"$$h_t = \phi(W h_{t-1} + U x_t)$$")
+
+
+def test_sizes_named_by_capital_letters_are_read_as_sizes():
+    """``\\mathbb{R}^{H}``, ``\\mathbb{R}^{H \\times D}``: capital size names (the reader's matrices elsewhere) declare
+    the same shapes as lower-case ones, and a clash between them is named."""
+    from symrnn import audit
+    from symrnn.derive.errors import CellError
+
+    def text(h: str, d: str, rows: str) -> str:
+        return (rf"Let $h_t \in \mathbb{{R}}^{{{h}}}$, $x_t \in \mathbb{{R}}^{{{d}}}$ and "
+                rf"$U \in \mathbb{{R}}^{{{rows} \times {d}}}$." "\n" r"$$h_t = \tanh(W h_{t-1} + U x_t + b)$$")
+
+    def shapes(cell):
+        return {p.name: (p.rows, p.cols) for p in cell.params}
+
+    assert shapes(read_cell(text("H", "D", "H"))) == shapes(read_cell(text("h", "d", "h")))
+    with pytest.raises(CellError, match="line 2"):
+        read_cell(text("H", "D", "D"))  # U x_t would have D rows, h_t has H
+    declared = [f.message for f in audit.audit_text(text("H", "D", "H")) if f.check == "declaration"]
+    assert any("R^(H x D)" in m for m in declared), declared

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
+from sympy.matrices.exceptions import ShapeError
 
 from symrnn import notation as nt
 from symrnn.audit import closed_forms as closed
@@ -86,15 +87,22 @@ def correct(model: CellModel, subj: Subject, rel=None) -> str:
     return suggest.shown(model, expr.xreplace({nt.t: nt.t + subj.offset}) if subj.offset else expr)
 
 
+class NotUnrolled(Exception):
+    """The cell as read could not be run forward on numbers (its quantities' sizes do not fit together)."""
+
+
 def _instance(model: CellModel, steps: int = STEPS) -> Instance:
-    if steps == STEPS:
-        if getattr(model, "instance", None) is None:
-            model.instance = Instance(model)
-        return model.instance
-    more = model.__dict__.setdefault("more_instances", {})
-    if steps not in more:
-        more[steps] = Instance(model, seed=steps, steps=steps)
-    return more[steps]
+    try:
+        if steps == STEPS:
+            if getattr(model, "instance", None) is None:
+                model.instance = Instance(model)
+            return model.instance
+        more = model.__dict__.setdefault("more_instances", {})
+        if steps not in more:
+            more[steps] = Instance(model, seed=steps, steps=steps)
+        return more[steps]
+    except (TypeError, ValueError, ShapeError) as exc:
+        raise NotUnrolled(str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__) from None
 
 
 def compare(model: CellModel, rel) -> tuple[str, str]:
@@ -226,7 +234,12 @@ def _check(model: CellModel, span: Span, rel, single: bool, out: list[Finding]) 
         out.append(Finding(span.line, "error", f"{what}: sizes do not fit the declarations: {conflict}",
                            CHECK, f"{_lhs_text(model, span, rel, single)} = {correct(model, subj, rel)}"))
         return
-    verdict, detail = compare(model, rel)
+    try:
+        verdict, detail = compare(model, rel)
+    except NotUnrolled as exc:
+        out.append(Finding(span.line, "warning", "not checked: the cell the document defines could not be run "
+                           f"forward on numbers ({exc}): its quantities' sizes do not fit together", CHECK))
+        return
     if verdict == "ok":
         steps = " and ".join(map(str, closed.LENGTHS)) if closed.is_closed_form(rel) else "3"
         free = "; the per-step loss's gradients free random vectors" if model.per_step else ""
@@ -253,7 +266,12 @@ def _check(model: CellModel, span: Span, rel, single: bool, out: list[Finding]) 
 
 def _check_jacobian(model: CellModel, span: Span, rel, out: list[Finding]) -> None:
     """``\\frac{\\partial h_t}{\\partial h_{t-1}} = W``: a Jacobian of the cell, in either layout."""
-    verdict, detail = compare(model, rel)
+    try:
+        verdict, detail = compare(model, rel)
+    except NotUnrolled as exc:
+        out.append(Finding(span.line, "warning", "not checked: the cell the document defines could not be run "
+                           f"forward on numbers ({exc}): its quantities' sizes do not fit together", CHECK))
+        return
     if verdict == "ok":
         out.append(Finding(span.line, "ok", f"the Jacobian holds on the cell the document defines (N={model.n}, "
                            f"T=3, random weights, 50 digits; {detail})", CHECK))

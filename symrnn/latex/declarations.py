@@ -52,10 +52,23 @@ def _sizes(exponent: str | None, limits: Limits) -> tuple[sp.Expr, sp.Expr]:
     parts = re.split(r"\\times|\\cdot|×", inner)
     if len(parts) > 2:
         raise ParseError("a declared shape has more than two sizes", 0, inner)
-    sizes = [parse(p.strip(), limits=limits, backend="none") for p in parts]
+    sizes = [_as_size(parse(p.strip(), limits=limits, backend="none")) for p in parts]
     if not all(isinstance(s, sp.Expr) and not isinstance(s, sp.MatrixExpr) for s in sizes):
         raise ParseError("a declared size is not a number or a symbol", 0, inner)
     return (sizes[0], sizes[1]) if len(sizes) == 2 else (sizes[0], sp.S.One)
+
+
+def _as_size(expr: Any) -> Any:
+    """A size as read, with a capital letter (``D``, ``H``: the reader's matrices) made the size symbol of that name,
+    as ``N`` is: ``\\mathbb{R}^{H \\times D}``, ``\\mathbb{R}^{2H}``."""
+    if isinstance(expr, sp.MatrixSymbol):
+        return sp.Symbol(str(expr.name), integer=True, positive=True)
+    if isinstance(expr, (sp.MatMul, sp.MatAdd)) and expr.has(sp.MatrixSymbol):
+        parts = [_as_size(a) for a in expr.args]
+        if any(isinstance(a, sp.MatrixExpr) for a in parts):
+            return expr
+        return sp.Mul(*parts) if isinstance(expr, sp.MatMul) else sp.Add(*parts)
+    return expr
 
 
 def _top_level_commas(text: str) -> list[str]:
