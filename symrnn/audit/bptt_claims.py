@@ -214,6 +214,16 @@ def _lhs_text(model: CellModel, span: Span, rel, single: bool) -> str:
     return suggest.styled(suggest.latex(rel.lhs), model.style)
 
 
+def _compared(model: CellModel, span: Span, rel, out: list[Finding]) -> tuple[str, str] | None:
+    """:func:`compare`, or None (with a warning saying why) when the cell cannot be run forward on numbers."""
+    try:
+        return compare(model, rel)
+    except NotUnrolled as exc:
+        out.append(Finding(span.line, "warning", "not checked: the cell the document defines could not be run "
+                           f"forward on numbers ({exc}): its quantities' sizes do not fit together", CHECK))
+        return None
+
+
 def _check(model: CellModel, span: Span, rel, single: bool, out: list[Finding]) -> None:
     subj = subject(model, rel.lhs)
     if subj is None:
@@ -234,12 +244,10 @@ def _check(model: CellModel, span: Span, rel, single: bool, out: list[Finding]) 
         out.append(Finding(span.line, "error", f"{what}: sizes do not fit the declarations: {conflict}",
                            CHECK, f"{_lhs_text(model, span, rel, single)} = {correct(model, subj, rel)}"))
         return
-    try:
-        verdict, detail = compare(model, rel)
-    except NotUnrolled as exc:
-        out.append(Finding(span.line, "warning", "not checked: the cell the document defines could not be run "
-                           f"forward on numbers ({exc}): its quantities' sizes do not fit together", CHECK))
+    compared = _compared(model, span, rel, out)
+    if compared is None:
         return
+    verdict, detail = compared
     if verdict == "ok":
         steps = " and ".join(map(str, closed.LENGTHS)) if closed.is_closed_form(rel) else "3"
         free = "; the per-step loss's gradients free random vectors" if model.per_step else ""
@@ -266,12 +274,10 @@ def _check(model: CellModel, span: Span, rel, single: bool, out: list[Finding]) 
 
 def _check_jacobian(model: CellModel, span: Span, rel, out: list[Finding]) -> None:
     """``\\frac{\\partial h_t}{\\partial h_{t-1}} = W``: a Jacobian of the cell, in either layout."""
-    try:
-        verdict, detail = compare(model, rel)
-    except NotUnrolled as exc:
-        out.append(Finding(span.line, "warning", "not checked: the cell the document defines could not be run "
-                           f"forward on numbers ({exc}): its quantities' sizes do not fit together", CHECK))
+    compared = _compared(model, span, rel, out)
+    if compared is None:
         return
+    verdict, detail = compared
     if verdict == "ok":
         out.append(Finding(span.line, "ok", f"the Jacobian holds on the cell the document defines (N={model.n}, "
                            f"T=3, random weights, 50 digits; {detail})", CHECK))
