@@ -280,6 +280,57 @@ def test_sru():
     _check(cell, step, ["c"], seed=9)
 
 
+SRU_HIGHWAY = r"""
+The SRU as Lei et al. write it, with $\mathbf{c}_t \in \mathbb{R}^{H}$ and $\mathbf{x}_t \in \mathbb{R}^{H}$:
+$$\tilde{\mathbf{x}}_t = \mathbf{W}\mathbf{x}_t$$
+$$\mathbf{f}_t = \sigma(\mathbf{W}_f \mathbf{x}_t + \mathbf{b}_f)$$
+$$\mathbf{r}_t = \sigma(\mathbf{W}_r \mathbf{x}_t + \mathbf{b}_r)$$
+$$\mathbf{c}_t = \mathbf{f}_t \odot \mathbf{c}_{t-1} + (1 - \mathbf{f}_t) \odot \tilde{\mathbf{x}}_t$$
+$$\mathbf{h}_t = \mathbf{r}_t \odot \tanh(\mathbf{c}_t) + (1 - \mathbf{r}_t) \odot \mathbf{x}_t$$
+"""
+
+
+def test_sru_with_its_highway_when_the_input_and_the_states_are_declared_one_size():
+    """The highway term ``(1 - r_t) o x_t`` needs D = N: declared (both in R^H), the cell reads with D = N."""
+    cell = read_cell(SRU_HIGHWAY, n_state=3)
+    assert cell.n_input == 3 and {p.name: (p.rows, p.cols) for p in cell.params}["W"] == (3, 3)
+
+    def step(p, s, x):
+        f = sig(p["W_f"] @ x + p["b_f"])
+        r = sig(p["W_r"] @ x + p["b_r"])
+        c = f * s["c"] + (1 - f) * (p["W"] @ x)
+        return {"c": c}, r * tanh(c) + (1 - r) * x
+    _check(cell, step, ["c"], seed=13)
+
+
+def test_the_highway_without_declarations_or_with_two_sizes_is_a_named_error():
+    undeclared = SRU_HIGHWAY.split("\n", 2)[2]  # the equations without the declaring sentence
+    with pytest.raises(ShapesDisagree, match="line"):
+        read_cell(undeclared)
+    with pytest.raises(ShapesDisagree, match=r"declared N=3 x 1 but is D=2 x 1"):
+        read_cell(SRU_HIGHWAY, n_state=3, n_input=2)
+
+
+MINIMAL_RNN_CHAINED = r"""
+The Minimal RNN as Chen (2017) writes it, the input map a chain of equalities:
+$$z_t = \Phi(x_t) = W_x x_t$$
+$$u_t = \sigma(U_h h_{t-1} + U_z z_t + b_u)$$
+$$h_t = u_t \odot h_{t-1} + (1 - u_t) \odot z_t$$
+"""
+
+
+def test_a_chain_of_equalities_defines_its_first_side_by_its_last():
+    cell = read_cell(MINIMAL_RNN_CHAINED, n_state=3, n_input=2)
+    assert {p.name for p in cell.params} == {"W_x", "U_h", "U_z", "b_u"}
+
+    def step(p, s, x):
+        z = p["W_x"] @ x
+        u = sig(p["U_h"] @ s["h"] + p["U_z"] @ z + p["b_u"])
+        h = u * s["h"] + (1 - u) * z
+        return {"h": h}, h
+    _check(cell, step, ["h"], seed=14)
+
+
 def test_ran():
     cell = read_cell(RAN, n_state=3, n_input=2)
     assert (cell.states, cell.output) == (("c", "h"), "h")

@@ -112,6 +112,8 @@ def _shapes(s: Structure, declarations: tuple[Declaration, ...], n_state: int | 
             raise exc.at(d.line, d.text) from None
     n = dims.value.get(dims.find(n_dim), n_state or DEFAULT_STATE)
     m = dims.value.get(dims.find(d_dim), n_input or DEFAULT_INPUT)
+    if dims.find(d_dim) == dims.find(n_dim):  # declared one size: D = N (given sizes that differ never meet)
+        m = n
     if s.output not in fed:
         try:
             q = shapes.size(q_dim, n, m, dict(sizes or {}), f"the output {s.output}_t", n_output)

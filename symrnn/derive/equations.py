@@ -215,6 +215,14 @@ def _declared(body: str, line: int, limits: Limits) -> list[Declaration] | None:
     return [Declaration(line, body, d.obj, *(size(x) for x in d.shape)) for d in found]
 
 
+def _chain_sides(expr) -> tuple[sp.Basic, sp.Basic] | None:
+    """``(a, c)`` of a chain of equalities ``a = b = c`` (``z_t = \\Phi(x_t) = W_x x_t``): the last side, the
+    most explicit, defines the first; a chain with an approximation defines nothing."""
+    if not isinstance(expr, nt.Chain) or any(r != "=" for r in expr.relations):
+        return None
+    return expr.terms[0], expr.terms[-1]
+
+
 def read_equations(text: str, budget: Budget = DEFAULT) -> Reading:
     """Every equation and declaration of a Markdown or LaTeX ``text``, in order, with its line.
 
@@ -248,7 +256,8 @@ def read_equations(text: str, budget: Budget = DEFAULT) -> Reading:
                 raise _parse_error(exc, marked, line) from None
             continue
         items = expr if isinstance(expr, tuple) else (expr,)
-        relations = [e for e in items if isinstance(e, sp.Equality)]
-        for (at, row), rel in zip(_row_lines(body, line, len(relations)), relations):
-            eqs.append(Equation(at, row, rel.lhs, rel.rhs))
+        relations = [(e.lhs, e.rhs) if isinstance(e, sp.Equality) else _chain_sides(e) for e in items
+                     if isinstance(e, sp.Equality) or _chain_sides(e) is not None]
+        for (at, row), (lhs, rhs) in zip(_row_lines(body, line, len(relations)), relations):
+            eqs.append(Equation(at, row, lhs, rhs))
     return Reading(tuple(eqs), tuple(decls))

@@ -3,7 +3,8 @@
 Every dimension is a variable; each sum, product and Hadamard product makes two of them equal (union-find).  A
 variable may carry a *role*: ``N`` (the states' size), ``D`` (the input's), ``1`` (a column's width), ``Q`` (the
 size of an output layer's output, which no step reads back); two of N, D and 1 never meet (Q meeting one of them
-takes its role: ``\\hat{y}_t = \\mathrm{softmax}(\\vec{h}_t)`` has N entries), so ``W \\vec{h}_{t-1}`` with ``W``
+takes its role: ``\\hat{y}_t = \\mathrm{softmax}(\\vec{h}_t)`` has N entries; N and D meet only where a declaration
+gives the input and a state one named size, D = N), so ``W \\vec{h}_{t-1}`` with ``W``
 used as ``W \\vec{x}_t`` elsewhere, or ``W \\in \\mathbb{R}^{h \\times d}`` multiplying a state, is
 :class:`~symrnn.derive.errors.ShapesDisagree` naming both shapes.  A declared size is a variable named by its symbol
 (``h``, ``d``), so a declaration relates sizes (``W_{hx} \\in \\mathbb{R}^{h \\times d}`` with ``\\mathbf{x}_t \\in
@@ -59,8 +60,10 @@ class Dims:
             d = self.parent[d]
         return d
 
-    def unify(self, a: int, b: int) -> bool:
-        """Make a and b one size; False (and no change) when their roles or numbers differ."""
+    def unify(self, a: int, b: int, declared: bool = False) -> bool:
+        """Make a and b one size; False (and no change) when their roles or numbers differ.  ``declared``: a
+        declaration gives the states and the input one named size (``\\mathbb{R}^{H}`` for both), so N and D
+        may meet (D = N: a highway term ``(1 - r_t) \\odot x_t`` needs it); the equations alone never make them meet."""
         a, b = self.find(a), self.find(b)
         if a == b:
             return True
@@ -69,6 +72,8 @@ class Dims:
             ra = None
         elif rb == Q and ra:
             rb = None
+        if declared and {ra, rb} == {N, D}:  # one size for both, named N
+            ra, rb = N, None
         if (ra and rb and ra != rb) or (va is not None and vb is not None and va != vb):
             return False
         if ONE in (ra, rb) and (va, vb) != (None, None) and 1 not in (va, vb):
@@ -179,7 +184,7 @@ class Shapes:
             self.declared_at.setdefault(leaf.name, (rows, cols, line))
         else:
             current = self.quantity(tm.INPUT_NAME if leaf.kind == tm.INPUT else leaf.name)
-        if not (self.dims.unify(current[0], shape[0]) and self.dims.unify(current[1], shape[1])):
+        if not (self.dims.unify(current[0], shape[0], declared=True) and self.dims.unify(current[1], shape[1])):
             raise ShapeConflict(f"{tm.shown(leaf.origin)} is declared {self.dims.shape(shape)} but is "
                                 f"{self.dims.shape(current)}")
 
