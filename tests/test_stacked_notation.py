@@ -191,3 +191,24 @@ def test_sizes_named_by_capital_letters_are_read_as_sizes():
         read_cell(text("H", "D", "D"))  # U x_t would have D rows, h_t has H
     declared = [f.message for f in audit.audit_text(text("H", "D", "H")) if f.check == "declaration"]
     assert any("R^(H x D)" in m for m in declared), declared
+
+
+LIPTON = r"""
+Lipton et al. (2015) write the weights' labels above them:
+$$\mathbf{h}^{(t)} = \sigma(W^{hx} \mathbf{x}^{(t)} + W^{hh} \mathbf{h}^{(t-1)} + \mathbf{b}_h)$$
+"""
+
+
+def test_labels_written_above_a_matrix_name_it():
+    """``W^{hx}``: two or more lower-case letters above a capital are its label (as ``W_{hx}``); a single letter,
+    ``T`` or a time stays a power, a transpose or a copy per step."""
+    assert parse(r"W^{hx}", backend="none") == parse(r"W_{hx}", backend="none")
+    assert isinstance(parse(r"A^{t-1}", backend="none"), sp.MatPow)
+    assert isinstance(parse(r"W^{T}", backend="none"), sp.Transpose)
+    cell = read_cell(LIPTON, n_state=3, n_input=2)
+    assert {p.name for p in cell.params} == {"W_hx", "W_hh", "b_h"}
+
+    def step(p, s, x):
+        h = torch.sigmoid(p["W_hx"] @ x + p["W_hh"] @ s["h"] + p["b_h"])
+        return {"h": h}, h
+    _check(cell, step, ["h"], seed=21)

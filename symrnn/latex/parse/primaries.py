@@ -155,10 +155,26 @@ class PrimariesMixin(ParserCore):
         if self.function_ahead(name):
             return self.apply(name, None, tok)
         name += "'" * self.primes()  # h', t': a name of its own
-        indices = self.subscripts()
+        if self.at_label_superscript(name):  # W^{hx} (Lipton et al.): the label written above, as W_{hx}
+            self.take()
+            indices = self.script(index=True)
+        else:
+            indices = self.subscripts()
         if indices is not None and self.function_after_index(name):
             return self.apply(name, indices, tok)
         return self.name(name, indices, tok)
+
+    def at_label_superscript(self, name: str) -> bool:
+        """``^{hx}`` after a capital letter: two or more lower-case letters, glued, braced and alone, are a label
+        naming the matrix (``W^{hx}``, ``W^{yh}``), never a power; ``W^{k}``, ``W^{T}``, ``W^{(t)}`` are not."""
+        if not (len(name) == 1 and name.isupper() and self.at_sym("^") and self.at("sym", "{", ahead=1)):
+            return False
+        ahead, letters = 2, 0
+        while self.peek(ahead).kind == "letter" and self.peek(ahead).value.islower() and ahead < 12:
+            if letters and not self.peek(ahead).glued:
+                return False
+            letters, ahead = letters + 1, ahead + 1
+        return letters >= 2 and self.at("sym", "}", ahead=ahead) and not self.at("sym", "_", ahead=ahead + 1)
 
     def function_of(self, name: str, tok: Token):
         """A function named ``name`` with its primes (``f'(x)``, ``\\sigma'(z)``) applied to what follows."""
