@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -174,3 +175,17 @@ def test_an_alarm_that_lands_in_a_finalizer_is_not_printed_and_fires_again(capsy
         gc.collect()
         _spin(30)
     assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_an_alarm_landing_as_its_block_is_entered_or_left_never_outlives_the_block():
+    """Found by the long audit fuzz run: an alarm due just as its block ended was raised on entry to the context
+    manager's exit, which then never ran, and the repeating alarm fired later outside any block.  Thousands of
+    blocks whose deadline falls about when they end: after each, the handler and the timer are as before."""
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
+    for _ in range(3000):
+        with contextlib.suppress(TimeLimit), alarm(2e-5, lambda: TimeLimit("late")):
+            sum(range(50))
+        assert signal.getsignal(signal.SIGALRM) is before and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    assert _spin(0.3) == 0

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -108,8 +108,7 @@ def read_text(path: str | os.PathLike, budget: Budget = DEFAULT) -> str:
 ALARM_REPEAT = 0.05
 
 
-@contextlib.contextmanager
-def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
+def alarm(seconds: float, error: Callable[[], BaseException]) -> contextlib.AbstractContextManager:
     """Raise ``error()`` in the main thread once ``seconds`` have passed, and again every :data:`ALARM_REPEAT` s until
     the block ends: a preemptive deadline for in-process work (SymPy's loops) that checks no clock of its own.
 
@@ -117,38 +116,55 @@ def alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
     before they are computed.  An alarm that lands in a finalizer (where Python can only print an exception) is not
     printed; it fires again.  Outside the main thread, or without ``setitimer``, there is no alarm.  An enclosing
     alarm keeps its own deadline and error: the earlier deadline fires first, and the outer alarm is restored on
-    exit.
+    exit.  An alarm landing while the block is entered or left is not raised there (it would skip the cleanup and
+    outlive the block): inside the block it fires again, and leaving disarms it.
     """
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
+        return contextlib.nullcontext()
+    return _Alarm(seconds, error)
 
-    raised: list[BaseException] = []
 
-    def expire(signum, frame):  # noqa: ARG001 - the signal handler's signature
-        raised.append(error())
-        raise raised[-1]
+class _Alarm:
+    """The context manager of :func:`alarm` (a class, not a generator: its own frames are known to the handler)."""
 
-    def unraisable(info) -> None:  # raised where Python can only print it (a finalizer): the alarm repeats instead
-        if not any(info.exc_value is exc for exc in raised):
-            hook(info)
+    def __init__(self, seconds: float, error: Callable[[], BaseException]) -> None:
+        self.seconds, self.error, self.raised = seconds, error, []
+        self.outer = self.outer_repeat = 0.0
+        self.armed = False
 
-    outer, outer_repeat = signal.getitimer(signal.ITIMER_REAL)
-    if outer and outer <= seconds:
-        yield  # the enclosing alarm comes first and raises its own error
-        return
-    started = time.monotonic()
-    hook, sys.unraisablehook = sys.unraisablehook, unraisable
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-6), ALARM_REPEAT)
-    try:
-        yield
-    finally:
+    def _expire(self, signum, frame) -> None:  # noqa: ARG002 - the signal handler's signature
+        if frame is not None and frame.f_code in _ALARM_CODES:
+            return  # entering or leaving: the repeat fires inside the block, or leaving disarms it
+        self.raised.append(self.error())
+        raise self.raised[-1]
+
+    def _unraisable(self, info) -> None:  # raised where Python can only print it (a finalizer): the alarm repeats
+        if not any(info.exc_value is exc for exc in self.raised):
+            self.hook(info)
+
+    def __enter__(self) -> None:
+        self.outer, self.outer_repeat = signal.getitimer(signal.ITIMER_REAL)
+        if self.outer and self.outer <= self.seconds:
+            return  # the enclosing alarm comes first and raises its own error
+        self.started = time.monotonic()
+        self.hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        self.previous = signal.signal(signal.SIGALRM, self._expire)
+        self.armed = True
+        signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 1e-6), ALARM_REPEAT)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.armed:
+            return
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        sys.unraisablehook = hook
-        if outer:
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), outer_repeat)
+        signal.signal(signal.SIGALRM, self.previous)
+        sys.unraisablehook = self.hook
+        self.armed = False
+        if self.outer:
+            signal.setitimer(signal.ITIMER_REAL, max(self.outer - (time.monotonic() - self.started), 1e-3),
+                             self.outer_repeat)
+
+
+_ALARM_CODES = frozenset({_Alarm.__enter__.__code__, _Alarm.__exit__.__code__})
 
 
 def _child(conn, fn: Callable, args: tuple, kwargs: dict, memory_mb: int) -> None:
