@@ -199,8 +199,11 @@ def _no_internal(findings):
 def test_adding_matrices_of_different_sizes_is_a_finding_not_a_traceback():
     [f] = _no_internal(audit.audit_text("$U + W$"))
     assert (f.level, f.check) == ("warning", "sizes") and f.message.endswith("holds only if N = V + 1")
-    [f] = _no_internal(audit.audit_text("$h_t = U h_{t-1} + W x_t$\n"))
+    [f] = _no_internal(audit.audit_text("$z = U h_{t-1} + W x_t$\n"))
     assert f.check == "sizes" and "holds only if N = V + 1" in f.message
+    # as a cell's definition the same sum is read in the document's notation: W is N x D, no doubt about sizes
+    [f] = _no_internal(audit.audit_text("$h_t = U h_{t-1} + W x_t$\n"))
+    assert (f.level, f.check) == ("ok", "equation") and "defines h_t" in f.message
     text = r"$\begin{bmatrix}1\\2\end{bmatrix} + \begin{bmatrix}1\\2\\3\end{bmatrix}$"
     assert [f.level for f in audit.audit_text(text) if f.check in ("sizes", "syntax")] == ["error"]
 

@@ -7,6 +7,7 @@ in the planted one."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from test_audit_cells import DATA, planted_in
@@ -57,3 +58,22 @@ def test_a_rewritten_document_keeps_its_verdicts(twin, rewrite):
     assert [f for f in audit.audit_text(rewrite(clean)) if f.level == "error"] == []
     want = {line for name, line, _ in planted_in(DATA) if name == f"{twin}_planted.md"}
     assert {f.line for f in audit.audit_text(rewrite(dirty)) if f.level == "error"} == want
+
+
+LIPTON_DOC = (Path(__file__).parent / "data" / "audit_notation" / "lipton.md").read_text(encoding="utf-8")
+
+
+def test_lipton_labels_above_the_weights_in_an_audited_document():
+    """Lipton et al.'s ``W^{hx}``: the cell reads (its line is a definition, with no doubt about sizes), the
+    recursion and dL/dW^{hx} hold (hand derivation), and dL/dW^{hh} with h^{(t)} in place of h^{(t-1)} is the one
+    error, corrected to h_{t-1}."""
+    from symrnn import audit
+
+    findings = audit.audit_text(LIPTON_DOC)
+    by_line = {}
+    for f in findings:
+        by_line.setdefault(f.line, []).append(f)
+    assert [f.level for f in by_line[3]] == ["ok"] and "defines h_t" in by_line[3][0].message
+    assert [f.level for f in by_line[7]] == ["ok"] and [f.level for f in by_line[9]] == ["ok"]
+    [wrong] = by_line[11]
+    assert wrong.level == "error" and "h_{t - 1}" in wrong.suggestion

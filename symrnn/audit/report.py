@@ -178,11 +178,12 @@ def _check_span(span: Span, doc: Document, g: Nonlinearity | None, out: list[Fin
         guarded("derivative", line, out, check_derivative, span, rel, doc, g, out)
         guarded("claim", line, out, check_claim, span, rel, doc, g, out, history)
         guarded("kinds", line, out, check_kinds, span, rel, out)
-    if claims:  # read in the document's own notation and checked on its cell: the default reading's doubts go
+    defined = [e.name for e in getattr(doc.cell, "equations", ()) if e.line == span.line]
+    if claims or defined:  # read in the document's own notation (checked on its cell, or part of it, its shapes
+        # inferred by the cell reader): the default reading's doubts go
         out[before:] = [f for f in out[before:] if not (f.level == "warning" and f.check in _SUPERSEDED)]
         out.extend(claims)
     if len(out) == before:
-        defined = [e.name for e in getattr(doc.cell, "equations", ()) if e.line == span.line]
         what = f"defines {', '.join(f'{n}_t' for n in defined)}: part of the cell the claims are checked against" \
             if defined else "read: " + _describe(span.expr)
         if not defined and span.line == getattr(doc.cell, "loss_line", None):
