@@ -174,45 +174,14 @@ def _parse_error(exc: ParseError, body: str, line: int) -> errors.CellError:
                                      f"{type(exc).__name__})", at, body)
 
 
-#: The exponent of ``\\in \\mathbb{R}^{...}`` (also ``\\R``, ``\\mathbf{R}``), where sizes are written.
-_EXPONENT = re.compile(r"(\\in\s*(?:\\mathbb\s*\{\s*R\s*\}|\\R\b|\\mathbf\s*\{\s*R\s*\})\s*\^\s*)"
-                       r"(\{[^{}]*\}|[A-Za-z0-9])")
-_CAPITAL = re.compile(r"(?<![\\A-Za-z])([A-Z])(?![A-Za-z])")
-#: Names that stand for a capital size letter while the declaration is read (one not written in the span is used).
-_STAND_INS = ("varrho", "vartheta", "upsilon", "kappa", "iota", "chi", "psi", "zeta", "eta", "nu", "xi", "mu")
-
-
-def size_letters(body: str) -> tuple[str, dict[sp.Symbol, sp.Symbol]]:
-    """``V \\in \\mathbb{R}^{Q \\times N}`` with each capital letter of a size that the reader would take for a
-    matrix (Q, K; not its numbers T, N, V, L) written as a Greek name the span does not use, and ``{that name:
-    the letter}``: a size is never a matrix."""
-    free = [g for g in _STAND_INS if f"\\{g}" not in body]
-    letters: dict[str, str] = {}
-
-    def capital(c: re.Match) -> str:
-        if c.group(1) in DEFAULT_SIZES.scalar_letters or (c.group(1) not in letters and not free):
-            return c.group(1)
-        stand_in = letters.setdefault(c.group(1), free.pop(0) if c.group(1) not in letters else "")
-        return f"\\{stand_in} "
-
-    def sizes(m: re.Match) -> str:
-        exponent = _CAPITAL.sub(capital, m.group(2))
-        return m.group(1) + (exponent if exponent.startswith("{") else "{" + exponent.strip() + "}")
-    text = _EXPONENT.sub(sizes, body)
-    return text, {sp.Symbol(g): sp.Symbol(letter) for letter, g in letters.items()}
-
-
 def _declared(body: str, line: int, limits: Limits) -> list[Declaration] | None:
     try:
-        text, letters = size_letters(body)
-        found = declarations(text, limits)
+        found = declarations(body, limits)
     except ParseError as exc:
         raise _parse_error(exc, body, line) from None
     if found is None:
         return None
-    def size(x: sp.Expr) -> sp.Expr:
-        return x.xreplace({s: letters[sp.Symbol(s.name)] for s in x.free_symbols if sp.Symbol(s.name) in letters})
-    return [Declaration(line, body, d.obj, *(size(x) for x in d.shape)) for d in found]
+    return [Declaration(line, body, d.obj, *d.shape) for d in found]
 
 
 def _chain_sides(expr) -> tuple[sp.Basic, sp.Basic] | None:
@@ -256,8 +225,8 @@ def read_equations(text: str, budget: Budget = DEFAULT) -> Reading:
                 raise _parse_error(exc, marked, line) from None
             continue
         items = expr if isinstance(expr, tuple) else (expr,)
-        relations = [(e.lhs, e.rhs) if isinstance(e, sp.Equality) else _chain_sides(e) for e in items
-                     if isinstance(e, sp.Equality) or _chain_sides(e) is not None]
+        sides = [(e.lhs, e.rhs) if isinstance(e, sp.Equality) else _chain_sides(e) for e in items]
+        relations = [pair for pair in sides if pair is not None]
         for (at, row), (lhs, rhs) in zip(_row_lines(body, line, len(relations)), relations):
             eqs.append(Equation(at, row, lhs, rhs))
     return Reading(tuple(eqs), tuple(decls))

@@ -52,23 +52,34 @@ def _sizes(exponent: str | None, limits: Limits) -> tuple[sp.Expr, sp.Expr]:
     parts = re.split(r"\\times|\\cdot|×", inner)
     if len(parts) > 2:
         raise ParseError("a declared shape has more than two sizes", 0, inner)
-    sizes = [_as_size(parse(p.strip(), limits=limits, backend="none")) for p in parts]
+    sizes = [_size(p.strip(), limits) for p in parts]
     if not all(isinstance(s, sp.Expr) and not isinstance(s, sp.MatrixExpr) for s in sizes):
         raise ParseError("a declared size is not a number or a symbol", 0, inner)
     return (sizes[0], sizes[1]) if len(sizes) == 2 else (sizes[0], sp.S.One)
 
 
-def _as_size(expr: Any) -> Any:
-    """A size as read, with a capital letter (``D``, ``H``: the reader's matrices) made the size symbol of that name,
-    as ``N`` is: ``\\mathbb{R}^{H \\times D}``, ``\\mathbb{R}^{2H}``."""
-    if isinstance(expr, sp.MatrixSymbol):
-        return sp.Symbol(str(expr.name), integer=True, positive=True)
-    if isinstance(expr, (sp.MatMul, sp.MatAdd)) and expr.has(sp.MatrixSymbol):
-        parts = [_as_size(a) for a in expr.args]
-        if any(isinstance(a, sp.MatrixExpr) for a in parts):
-            return expr
-        return sp.Mul(*parts) if isinstance(expr, sp.MatMul) else sp.Add(*parts)
-    return expr
+#: A capital letter in a size (``H``, ``Q``: the reader would take it for a matrix).
+_CAPITAL = re.compile(r"(?<![\\A-Za-z])([A-Z])(?![A-Za-z])")
+#: Names that stand for a capital size letter while a size is read (one not written in the size is used).
+_STAND_INS = ("varrho", "vartheta", "upsilon", "kappa", "iota", "chi", "psi", "zeta", "eta", "nu", "xi", "mu")
+
+
+def _size(text: str, limits: Limits) -> Any:
+    """One size as read: a capital letter (``H``, ``D``; not the reader's numbers T, N, V, L) read through a Greek
+    stand-in and made the size symbol of that name, as ``N`` is (``\\mathbb{R}^{H \\times D}``, ``2H``, ``H + 1``)."""
+    free = [g for g in _STAND_INS if f"\\{g}" not in text]
+    letters: dict[str, str] = {}
+
+    def capital(c: re.Match) -> str:
+        if c.group(1) in DEFAULT_SIZES.scalar_letters or (c.group(1) not in letters and not free):
+            return c.group(1)
+        return f"\\{letters.setdefault(c.group(1), free.pop(0) if c.group(1) not in letters else '')} "
+
+    value = parse(_CAPITAL.sub(capital, text), limits=limits, backend="none")
+    back = {sp.Symbol(g): sp.Symbol(letter, integer=True, positive=True) for letter, g in letters.items()}
+    if not isinstance(value, sp.Basic):
+        return value
+    return value.xreplace({s: back[sp.Symbol(s.name)] for s in value.free_symbols if sp.Symbol(s.name) in back})
 
 
 def _top_level_commas(text: str) -> list[str]:
