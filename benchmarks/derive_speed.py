@@ -12,7 +12,10 @@ and every parameter gradient are computed four ways, in the same run:
 - ``compiled``: :func:`symrnn.autodiff.training.compile_bptt`'s ``loss_and_grads``;
 - ``standalone``: the module ``symrnn derive`` writes (:mod:`symrnn.derive.standalone`), loaded from its text;
 - ``hand``: a straightforward NumPy BPTT written below, one matrix product per parameter per step;
-- ``torch``: autograd through ``torch.nn.RNN``/``GRU``/``LSTM``.
+- ``torch``: autograd through ``torch.nn.RNN``/``GRU``/``LSTM``;
+- ``tuned``: NumPy BPTT tuned by hand for each cell (gates stacked into one product per step each way, products
+  hoisted, elementwise work in place): not a target but a bound, what NumPy code reaches with NumPy's BLAS, by
+  which to read generated / torch (torch links its own BLAS; the step's product is timed with both).
 
 All four are checked to agree (printed) before timing; then they run interleaved, round after round, and the best
 time of each is reported (other load on the machine only ever adds time), with the ratios generated / hand and
@@ -161,6 +164,183 @@ def hand_lstm(p: dict[str, np.ndarray], xs: np.ndarray, ys: np.ndarray):
 HAND = {"elman": hand_elman, "gru": hand_gru, "lstm": hand_lstm}
 
 
+# ---- tuned NumPy BPTT: what careful hand work reaches with the same BLAS --------------------------------------------
+# The gates' matrices stacked (one product per step forward and one backward), the input products and the gradient
+# products hoisted out of the loop, elementwise work in place where it can be, the loss by a dot product.  Not what
+# symrnn generates: the bound that NumPy code on this machine's BLAS reaches, to read the ratio against torch by.
+
+
+def _folded(xs: np.ndarray) -> np.ndarray:
+    steps, rows, batch = xs.shape
+    return xs.transpose(1, 0, 2).reshape(rows, steps * batch)
+
+
+def _steps_side_by_side(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.stack(arrays, axis=1).reshape(arrays[0].shape[0], -1)
+
+
+def _sigmoid_in_place(a: np.ndarray) -> None:
+    a *= 0.5
+    np.tanh(a, out=a)
+    a += 1.0
+    a *= 0.5
+
+
+def tuned_elman(p: dict[str, np.ndarray], xs: np.ndarray, ys: np.ndarray):
+    U, W, b = p["U"], p["W"], p["b"]  # noqa: N806
+    T, _, B = xs.shape  # noqa: N806
+    n = U.shape[0]
+    x = _folded(xs)
+    pre = (W @ x).reshape(n, T, B)
+    hs = [np.zeros((n, B))]
+    for t in range(T):
+        a = U @ hs[-1]
+        a += pre[:, t]
+        a += b
+        np.tanh(a, out=a)
+        hs.append(a)
+    loss, rho, deltas = 0.0, np.zeros((n, B)), np.empty((n, T, B))
+    for t in range(T - 1, -1, -1):
+        h, d = hs[t + 1], deltas[:, t]
+        e = h - ys[t]
+        loss += 0.5 * float(np.vdot(e, e))
+        e += rho
+        np.multiply(h, h, out=d)
+        np.subtract(1.0, d, out=d)
+        d *= e
+        rho = U.T @ d
+    delta = deltas.reshape(n, T * B)
+    return loss, {"U": delta @ _steps_side_by_side(hs[:-1]).T, "W": delta @ x.T,
+                  "b": delta.sum(axis=1, keepdims=True)}
+
+
+def tuned_gru(p: dict[str, np.ndarray], xs: np.ndarray, ys: np.ndarray):
+    T, _, B = xs.shape  # noqa: N806
+    n = p["W_hr"].shape[0]
+    wh = np.vstack([p["W_hr"], p["W_hz"], p["W_hn"]])
+    wx = np.vstack([p["W_ir"], p["W_iz"], p["W_in"]])
+    bias = np.vstack([p["b_ir"] + p["b_hr"], p["b_iz"] + p["b_hz"], p["b_in"]])
+    x = _folded(xs)
+    pre = wx @ x
+    pre += bias
+    pre = pre.reshape(3 * n, T, B)
+    hs, acts, news = [np.zeros((n, B))], [], []
+    for t in range(T):
+        h = hs[-1]
+        a = wh @ h
+        a[:2 * n] += pre[:2 * n, t]
+        _sigmoid_in_place(a[:2 * n])
+        a[2 * n:] += p["b_hn"]
+        r, z, hn = a[:n], a[n:2 * n], a[2 * n:]
+        new = r * hn
+        new += pre[2 * n:, t]
+        np.tanh(new, out=new)
+        out = h - new
+        out *= z
+        out += new
+        hs.append(out)
+        acts.append(a)
+        news.append(new)
+    loss, rho = 0.0, np.zeros((n, B))
+    dh_all, dx_all = np.empty((3 * n, T, B)), np.empty((3 * n, T, B))
+    for t in range(T - 1, -1, -1):
+        a, new, h = acts[t], news[t], hs[t]
+        r, z, hn = a[:n], a[n:2 * n], a[2 * n:]
+        e = hs[t + 1] - ys[t]
+        loss += 0.5 * float(np.vdot(e, e))
+        e += rho
+        dn = dx_all[2 * n:, t]
+        np.multiply(new, new, out=dn)
+        np.subtract(1.0, dn, out=dn)
+        dn *= e
+        dn *= 1.0 - z
+        dz = dh_all[n:2 * n, t]
+        np.subtract(h, new, out=dz)
+        dz *= e
+        dz *= z
+        dz *= 1.0 - z
+        dr = dh_all[:n, t]
+        np.multiply(dn, hn, out=dr)
+        dr *= r
+        dr *= 1.0 - r
+        np.multiply(dn, r, out=dh_all[2 * n:, t])
+        dx_all[:2 * n, t] = dh_all[:2 * n, t]
+        rho = wh.T @ dh_all[:, t]
+        rho += e * z
+    d_h, d_x = dh_all.reshape(3 * n, T * B), dx_all.reshape(3 * n, T * B)
+    g_h, g_x = d_h @ _steps_side_by_side(hs[:-1]).T, d_x @ x.T
+    b_h, b_x = d_h.sum(axis=1, keepdims=True), d_x.sum(axis=1, keepdims=True)
+    grads = {}
+    for k, gate in enumerate("rzn"):
+        rows = slice(k * n, (k + 1) * n)
+        grads[f"W_h{gate}"], grads[f"W_i{gate}"] = g_h[rows], g_x[rows]
+        grads[f"b_h{gate}"], grads[f"b_i{gate}"] = b_h[rows], b_x[rows]
+    return loss, grads
+
+
+def tuned_lstm(p: dict[str, np.ndarray], xs: np.ndarray, ys: np.ndarray):
+    T, _, B = xs.shape  # noqa: N806
+    n, order = p["W_hi"].shape[0], "ifog"  # the three sigmoid gates first, then the tanh candidate
+    wh = np.vstack([p[f"W_h{k}"] for k in order])
+    wx = np.vstack([p[f"W_i{k}"] for k in order])
+    bias = np.vstack([p[f"b_i{k}"] + p[f"b_h{k}"] for k in order])
+    x = _folded(xs)
+    pre = wx @ x
+    pre += bias
+    pre = pre.reshape(4 * n, T, B)
+    hs, cs, acts, tcs = [np.zeros((n, B))], [np.zeros((n, B))], [], []
+    for t in range(T):
+        a = wh @ hs[-1]
+        a += pre[:, t]
+        _sigmoid_in_place(a[:3 * n])
+        np.tanh(a[3 * n:], out=a[3 * n:])
+        i, f, o, g = a[:n], a[n:2 * n], a[2 * n:3 * n], a[3 * n:]
+        c = f * cs[-1]
+        c += i * g
+        tc = np.tanh(c)
+        hs.append(o * tc)
+        cs.append(c)
+        acts.append(a)
+        tcs.append(tc)
+    loss, rho_h, rho_c, deltas = 0.0, np.zeros((n, B)), np.zeros((n, B)), np.empty((4 * n, T, B))
+    for t in range(T - 1, -1, -1):
+        a, tc = acts[t], tcs[t]
+        i, f, o, g = a[:n], a[n:2 * n], a[2 * n:3 * n], a[3 * n:]
+        e = hs[t + 1] - ys[t]
+        loss += 0.5 * float(np.vdot(e, e))
+        e += rho_h
+        dc = tc * tc
+        np.subtract(1.0, dc, out=dc)
+        dc *= o
+        dc *= e
+        dc += rho_c
+        d = deltas[:, t]
+        np.multiply(dc, g, out=d[:n])
+        np.multiply(dc, cs[t], out=d[n:2 * n])
+        np.multiply(e, tc, out=d[2 * n:3 * n])
+        s = 1.0 - a[:3 * n]
+        s *= a[:3 * n]
+        d[:3 * n] *= s
+        dg = d[3 * n:]
+        np.multiply(g, g, out=dg)
+        np.subtract(1.0, dg, out=dg)
+        dg *= i
+        dg *= dc
+        rho_h = wh.T @ d
+        rho_c = dc * f
+    delta = deltas.reshape(4 * n, T * B)
+    g_h, g_x, b = delta @ _steps_side_by_side(hs[:-1]).T, delta @ x.T, delta.sum(axis=1, keepdims=True)
+    grads = {}
+    for k, gate in enumerate(order):
+        rows = slice(k * n, (k + 1) * n)
+        grads[f"W_h{gate}"], grads[f"W_i{gate}"], grads[f"b_h{gate}"], grads[f"b_i{gate}"] = \
+            g_h[rows], g_x[rows], b[rows], b[rows]
+    return loss, grads
+
+
+TUNED = {"elman": tuned_elman, "gru": tuned_gru, "lstm": tuned_lstm}
+
+
 # ---- the matrix products alone: how close to the hand loop any arrangement of them can come ------------------------
 
 
@@ -195,6 +375,27 @@ def products_runners(gates: int, n: int, d: int, b: int, steps: int):
                 delta @ h.T
                 delta @ x.T
     return generated, hand
+
+
+def blas_runners(n: int, b: int, repeat: int = 100):
+    """Two functions doing ``repeat`` times the step's product ``(n x n)(n x b)``: with NumPy's BLAS and with torch's
+    (each library links its own: OpenBLAS in NumPy's wheels, MKL in torch's x86 builds).  Their ratio is how much of
+    generated / torch is the libraries', not the code's."""
+    import torch
+
+    rng = np.random.default_rng(2)
+    w, h = rng.normal(size=(n, n)), rng.normal(size=(n, b))
+    tw, th = torch.from_numpy(w), torch.from_numpy(h)
+
+    def numpy_products() -> None:
+        for _ in range(repeat):
+            w @ h
+
+    def torch_products() -> None:
+        with torch.no_grad():
+            for _ in range(repeat):
+                tw @ th
+    return numpy_products, torch_products
 
 
 # ---- torch autograd through torch.nn.RNN / GRU / LSTM ---------------------------------------------------------------
@@ -266,11 +467,14 @@ def bench(kind: str, n: int, d: int, b: int, steps: int, rounds: int) -> dict[st
     fns = {"compiled": lambda: compiled.loss_and_grads(params, xs, ys),
            "standalone": lambda: module.loss_and_grads(params, xs, ys),
            "hand": lambda: HAND[kind](params, xs, ys),
+           "tuned": lambda: TUNED[kind](params, xs, ys),
            "torch": run_torch}
     fns["products: generated"], fns["products: hand"] = products_runners(len(GATES[kind]), n, d, b, steps)
+    fns["BLAS: numpy"], fns["BLAS: torch"] = blas_runners(n, b)
     want_loss, want = HAND[kind](params, xs, ys)
     torch_loss = run_torch()
-    results = {"compiled": fns["compiled"](), "standalone": fns["standalone"](), "torch": (torch_loss, torch_grads())}
+    results = {"compiled": fns["compiled"](), "standalone": fns["standalone"](), "tuned": fns["tuned"](),
+               "torch": (torch_loss, torch_grads())}
     for name, (loss, grads) in results.items():
         err = max(_max_error(grads, want), abs(loss - want_loss) / max(1.0, abs(want_loss)))
         print(f"  {name:>10} vs hand: max relative difference {err:.1e} ({'agree' if err < 1e-9 else 'DISAGREE'})")
@@ -304,6 +508,13 @@ def main(argv: list[str] | None = None) -> None:
         pg, ph = s["products: generated"], s["products: hand"]
         print(f"  {kind:<6} products: generated {1e3 * pg:6.1f}ms, hand {1e3 * ph:6.1f}ms;  products(generated) / hand"
               f" = {pg / s['hand']:.2f};  compiled / hand = {s['compiled'] / s['hand']:.2f}")
+    print("\nTuned NumPy (hand work: stacked gates, in place, hoisted products; the BLAS's bound for NumPy code) and"
+          " the step's product with each library's BLAS:")
+    for kind, s in rows:
+        print(f"  {kind:<6} tuned {1e3 * s['tuned']:6.1f}ms;  "
+              f"standalone / tuned = {s['standalone'] / s['tuned']:.2f};  "
+              f"tuned / torch = {s['tuned'] / s['torch']:.2f};  tuned / hand = {s['tuned'] / s['hand']:.2f};  "
+              f"BLAS step product numpy / torch = {s['BLAS: numpy'] / s['BLAS: torch']:.2f}")
     print(f"\n{'cell':<6} {'compiled':>9} {'standalone':>10} {'hand':>9} {'torch':>9}   "
           f"{'comp/hand':>9} {'stand/hand':>10} {'comp/torch':>10} {'stand/torch':>11}")
     for kind, s in rows:

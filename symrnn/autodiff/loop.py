@@ -126,9 +126,9 @@ def run_bptt(k: Generated, p: list, xs: numpy.ndarray, ys: numpy.ndarray, h0: li
             accumulate(grads[name], g)
         terms[t] = float(out[-1].sum())
     if k.after_kernel is not None:  # every sum over t of a stored factor times a stored quantity: one product
-        arrays = after_arrays(k, x, ys, states, saved, deltas)
+        arrays, sums = after_arrays(k, x, ys, states, saved, deltas), {}
         for name, g in zip(k.after_grads, k.after_kernel(*p, *arrays)):
-            accumulate(grads[name], g)
+            accumulate(grads[name], g, sums)
     factor = loss_factor(k, steps)
     if factor != 1.0:
         for g in grads.values():
@@ -145,10 +145,14 @@ def after_arrays(k: Generated, x: numpy.ndarray, ys: numpy.ndarray, states: list
     return [pick[kind](i) for kind, i in k.after_args]
 
 
-def accumulate(total: numpy.ndarray, part) -> None:
-    """``total += part``; a part with a column per batch item (a bias's) is summed over its columns first."""
+def accumulate(total: numpy.ndarray, part, sums: dict | None = None) -> None:
+    """``total += part``; a part with a column per batch item (a bias's) is summed over its columns first, once for
+    a part that several parameters share (the two biases of one sum) when they pass the same ``sums``."""
     if numpy.shape(part) != total.shape:
-        part = numpy.sum(part, axis=1, keepdims=True)
+        sums = {} if sums is None else sums
+        if id(part) not in sums:  # the parts are alive until the last is added: an id is never reused meanwhile
+            sums[id(part)] = numpy.sum(part, axis=1, keepdims=True)
+        part = sums[id(part)]
     total += part
 
 
