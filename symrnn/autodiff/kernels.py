@@ -7,7 +7,7 @@ the loop over t calls (:mod:`symrnn.autodiff.loop`), each one :func:`symrnn.nume
 - forward: ``(parameters, states_{t-1}, x_t, inputs_t) -> states_t`` (plus ``ln h_t`` when the output is a softmax
   under cross-entropy, so that the loss never takes the log of an underflowed probability, plus the forward
   intermediates that the backward step needs, so that it does not recompute them);
-- loss: ``(h_t, y_t) -> l_t`` per batch column;
+- loss: ``(h_t, y_t) -> l_t`` summed over the batch (one dot product);
 - backward: ``(parameters, states_{t-1}, x_t, states_t, y_t, rho_t, saved_t) -> (rho_{t-1}, stored factors,
   per-step gradient contributions, l_t)``;
 - after (hoisted, :func:`~symrnn.autodiff.hoisting.split_gradients`): every gradient contribution ``sum_t A_t B_t^T``
@@ -266,18 +266,22 @@ def build(b: BPTT, kind: str, hoist: bool = True, scale: tuple[int, int, int] = 
     if hoist:
         forward_outputs, inputs = hoisting.hoist_inputs(forward_outputs, x, prev)
     name = cell.name
-    inputs_kernel = codegen.kernel([*params, x], sp.Tuple(*inputs.values()), f"{name}_inputs") if inputs else None
-    forward = codegen.kernel([*params, *prev, x, *inputs], sp.Tuple(*forward_outputs), f"{name}_forward")
+    inputs_kernel = codegen.kernel([*params, x], sp.Tuple(*inputs.values()), f"{name}_inputs", batch=[x]) \
+        if inputs else None
+    forward = codegen.kernel([*params, *prev, x, *inputs], sp.Tuple(*forward_outputs), f"{name}_forward",
+                             batch=[*prev, x, *inputs])
 
     h = cur[cell.states.index(cell.output)]
-    term = loss_candidates(h, y, log_arg if log_output else h.applyfunc(sp.log))[kind]
-    loss = codegen.kernel([h, y, *([log_arg] if log_output else [])], term, f"{name}_loss")
+    term = codegen.BatchSum(loss_candidates(h, y, log_arg if log_output else h.applyfunc(sp.log))[kind])
+    loss_args = [h, y, *([log_arg] if log_output else [])]
+    loss = codegen.kernel(loss_args, term, f"{name}_loss", batch=loss_args)
 
     varying = [*prev, x, *cur, y, *rhos, *stored]
     split = hoisting.split_gradients(grads, rhos, varying) if hoist else hoisting.Split({}, {}, dict(grads))
-    backward_kernel = codegen.kernel([*params, *prev, x, *cur, y, *rhos, *stored],
+    backward_args = [*prev, x, *cur, y, *rhos, *stored]
+    backward_kernel = codegen.kernel([*params, *backward_args],
                                      sp.Tuple(*recurrent, *split.deltas.values(), *split.step.values(), term),
-                                     f"{name}_backward")
+                                     f"{name}_backward", batch=backward_args)
     after_kernel, after_args = None, ()
     if split.after:
         arrays = [(("x", 0), x), (("y", 0), y), *((("previous", i), v) for i, v in enumerate(prev)),
@@ -286,7 +290,7 @@ def build(b: BPTT, kind: str, hoist: bool = True, scale: tuple[int, int, int] = 
         used = [(tag, v) for tag, v in arrays if any(e.has(v) for e in split.after.values())]
         after_args = tuple(tag for tag, _ in used)
         after_kernel = codegen.kernel([*params, *(v for _, v in used)], sp.Tuple(*split.after.values()),
-                                      f"{name}_after")
+                                      f"{name}_after", batch=[v for _, v in used])
     return Kernels(names, tuple(cell.states), cell.output, log_output, len(saved), len(split.deltas),
                    tuple(split.step), tuple(split.after), after_args, inputs_kernel, forward, loss, backward_kernel,
                    after_kernel, inputs, split, scale)

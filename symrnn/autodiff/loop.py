@@ -35,9 +35,9 @@ class Generated(Protocol):
     after_args: tuple[tuple[str, int], ...]  # the after kernel's arrays: (x|y|previous|current|saved|delta, index)
     inputs_kernel: Callable | None  # (*params, X) -> the input-only parts of the step for all t (None: none)
     forward_kernel: Callable  # (*params, *states_{t-1}, x_t, *inputs_t) -> *states_t, *saved_t[, ln h_t]
-    loss_kernel: Callable  # (h_t, y_t[, ln h_t]) -> the loss of each batch column
+    loss_kernel: Callable  # (h_t, y_t[, ln h_t]) -> the loss at t summed over the batch
     backward_kernel: Callable  # (*params, *states_{t-1}, x_t, *states_t, y_t, *rho_t, *saved_t[, ln h_t])
-    #                            -> *rho_{t-1}, *deltas_t, *step contributions, the loss of each column
+    #                            -> *rho_{t-1}, *deltas_t, *step contributions, the loss at t (over the batch)
     after_kernel: Callable | None  # (*params, *arrays of after_args) -> the contributions summed over t
     scale: tuple[int, int, int]  # the loss's factor c T^k as (numerator of c, denominator of c, k): (1, 1, 0) summed
 

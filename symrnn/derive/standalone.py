@@ -35,7 +35,8 @@ from symrnn.numeric import guard
 #: Syntax a kernel may hold: arithmetic, calls, attributes, tuples and lists, lambdas, numbers.
 _ALLOWED_NODES = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.Return, ast.Name, ast.Load,
                   ast.Store, ast.Attribute, ast.Call, ast.BinOp, ast.UnaryOp, ast.Tuple, ast.Constant, ast.Lambda,
-                  ast.keyword, ast.operator, ast.unaryop, ast.List)  # lists: numpy.select's (ReLU's derivative)
+                  ast.keyword, ast.operator, ast.unaryop, ast.List,  # lists: numpy.select's (ReLU's derivative)
+                  ast.NamedExpr)  # (_a0 := U @ h): the new array an operation then writes into
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def vet_kernel(source: str, name: str) -> str:
     known = {"numpy"} | {a.arg for a in ast.walk(fn) if isinstance(a, ast.arg)}
     known |= {t.id for node in ast.walk(fn) if isinstance(node, ast.Assign) for t in node.targets
               if isinstance(t, ast.Name)}
+    known |= {node.target.id for node in ast.walk(fn) if isinstance(node, ast.NamedExpr)}
     for node in ast.walk(fn):
         if not isinstance(node, _ALLOWED_NODES) or (isinstance(node, ast.FunctionDef) and node is not fn):
             raise ValueError(f"a generated kernel holds {type(node).__name__}, which a kernel never needs")
@@ -229,7 +231,7 @@ KERNELS = {
                       "once: x_t here is (D, T*B),\n# the inputs of all steps side by side, so each W x_t is one "
                       "product."),
     "forward_kernel": ("_forward_step", "One step forward: the states at t, then what the backward step reuses."),
-    "loss_kernel": ("_loss_term", "The loss at t of each batch column."),
+    "loss_kernel": ("_loss_term", "The loss at t, summed over the batch."),
     "backward_kernel": ("_backward_step", "One step backward: rho_(t-1) of each state, then the factors stored for "
                         "after the loop (the A_t\n# of sum_t A_t B_t^T), then the contributions summed step by step, "
                         "then the loss at t."),
@@ -251,9 +253,22 @@ def _generated(kernels: Kernels) -> str:
                       'the loop below reads them."""', "", *(f"    {k} = {v}" for k, v in layout.items())])
 
 
+def _reads_as(kernel) -> str:
+    """Comment lines giving the kernel's body written plainly, when the code writes into its new arrays (``out=``)."""
+    plain = getattr(kernel, "plain", None)
+    if plain is None or "out=" not in inspect.getsource(kernel):
+        return ""
+    body = textwrap.dedent("\n".join(plain.splitlines()[1:])).splitlines()
+    lines = [wrapped for line in body for wrapped in textwrap.wrap(line, 112, subsequent_indent="      ",
+                                                                 break_on_hyphens=False, break_long_words=False)]
+    head = "In place below, writing into new arrays, this is:"
+    return "".join(f"#     {_doc_text(line)}\n" for line in [head, *lines])
+
+
 def module_source(spec: Spec, compiled: Compiled, cell_text: shown.CellText) -> str:
     """The whole module's text (parsed once more before it is returned)."""
-    kernels = [f"# {comment}\n" + vet_kernel(inspect.getsource(getattr(compiled.kernels, field)), name)
+    kernels = [f"# {comment}\n" + _reads_as(getattr(compiled.kernels, field))
+               + vet_kernel(inspect.getsource(getattr(compiled.kernels, field)), name)
                for field, (name, comment) in KERNELS.items() if getattr(compiled.kernels, field) is not None]
     functions = [inspect.getsource(fn) for fn in loop.FUNCTIONS]
     text = "\n".join([f'r"""{docstring(spec, compiled, cell_text)}\n"""', "",

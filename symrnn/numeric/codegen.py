@@ -12,6 +12,7 @@ safe identifier) before SymPy prints it, so no user text reaches the compiler.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 
 import sympy as sp
@@ -22,7 +23,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.notation import Vec, apply_entrywise
 from symrnn.numeric import guard
-from symrnn.ops import Rule, find
+from symrnn.ops import Rule, find, relu, sigmoid, softplus
 
 _CONSTANT_MATRICES = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
 _TAG_VARIABLE = sp.Dummy("e")  # every elementwise function binds this one, so equal bodies compare equal
@@ -52,12 +53,88 @@ def _broadcast_scalar(term: sp.Basic) -> sp.Expr | None:
     return None
 
 
+class BatchSum(MatrixExpr):
+    """A row with an entry per batch column, summed over the batch: 1 x 1 here, a float at run time (a step's loss
+    over the batch).  Printed as one dot product, with no array in between, where the row is ``c 1^T (a o b)`` or
+    ``1^T f(a)`` with ``f(e) = c e^2`` (a squared error, a cross-entropy); else as ``numpy.sum``."""
+
+    def __new__(cls, row: MatrixExpr):
+        if row.shape != (1, 1):
+            raise ValueError(f"BatchSum takes a row with one entry per batch column (1 x 1), not {row.shape}")
+        return super().__new__(cls, row)
+
+    shape = property(lambda self: (1, 1))
+
+
 class MatrixNumPyPrinter(NumPyPrinter):
     """NumPy printer for matrix expressions: ``@`` products, elementwise functions, ``*`` for Hadamard."""
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, batch: Sequence[sp.Basic] = ()):
         super().__init__(settings)
         self._bound: dict[sp.Basic, str] = {}  # elementwise function variable -> printed argument
+        self._targets: dict[sp.Basic, str] = {}  # elementwise function variable -> the name of a fresh argument
+        self._batch = set(batch)  # what holds the batch's columns: arguments and (by _cse) the locals made of them
+        self._names = 0
+
+    # ---- writing into a fresh array: what an operation computes goes into one of its operands' new arrays ----
+
+    def batch_wide(self, expr: sp.Basic) -> bool:
+        """``expr`` has a column per batch item at run time (it holds an argument that does): an array of the
+        result's full shape, in a sum or an entrywise product whose terms share its symbolic shape."""
+        return bool(self._batch) and isinstance(expr, MatrixExpr) and expr.has(*self._batch)
+
+    def fresh(self, expr: sp.Basic) -> bool:
+        """``expr`` prints as a new batch-wide array that nothing else holds, which an operation may overwrite."""
+        if not self.batch_wide(expr):
+            return False
+        if isinstance(expr, (sp.MatAdd, sp.HadamardProduct, sp.HadamardPower, sp.MatMul)):
+            return True
+        if isinstance(expr, ElementwiseApplyFunction) and isinstance(expr.function, sp.Lambda):
+            body = expr.function.expr
+            return isinstance(body, (sp.Add, sp.Mul, sp.Pow)) or type(body) in _NEW_ARRAY_FUNCTIONS
+        return False
+
+    def hold_batch(self, symbol: sp.Basic) -> None:
+        """``symbol`` (a local the generated code assigns) holds the batch's columns."""
+        self._batch.add(symbol)
+
+    def in_place(self, var: sp.Basic) -> str | None:
+        """The name of the fresh array an elementwise function's variable is bound to, if it may be overwritten
+        (the function's own numpy code reads it: ``sigmoid``); else None."""
+        return self._targets.get(var)
+
+    def _name(self) -> str:
+        self._names += 1
+        return f"_a{self._names - 1}"
+
+    def _accumulate(self, terms: list, ufunc: str, inverse: str | None) -> str | None:
+        """``t0 op t1 op ...`` computed in the array of a fresh batch-wide term: ``numpy.add((_a := t0), t1,
+        out=_a)`` and so on, the parameters-only terms (columns, scalars) combined first; None if no term is fresh."""
+        first = next((i for i, t in enumerate(terms) if self.fresh(t) and not (inverse and _negative(t))), None)
+        if first is None:
+            return None
+        name, rest = self._name(), terms[:first] + terms[first + 1:]
+        out = f"({name} := {self._print(terms[first])})"
+        narrow = [t for t in rest if not self.batch_wide(t)]
+        wide = [t for t in rest if self.batch_wide(t)]
+        np_ = self._module_format("numpy")
+        if narrow:
+            out = f"{np_}.{ufunc}({out}, {self._join(narrow, ufunc)}, out={name})"
+        for term in wide:
+            if inverse and _negative(term):
+                out = f"{np_}.{inverse}({out}, {self._print(-term)}, out={name})"
+            else:
+                out = f"{np_}.{ufunc}({out}, {self._print(term)}, out={name})"
+        return out
+
+    def _join(self, terms: list, ufunc: str) -> str:
+        if ufunc == "multiply":
+            return "*".join(self.operand(t) for t in terms)
+        terms = sorted(terms, key=_negative)  # lead with a term without a minus sign
+        out = self._print(terms[0])
+        for term in terms[1:]:
+            out += f" - {self.operand(-term)}" if _negative(term) else f" + {self._print(term)}"
+        return out
 
     def _print_Symbol(self, expr):
         return self._bound[expr] if expr in self._bound else super()._print_Symbol(expr)
@@ -91,6 +168,17 @@ class MatrixNumPyPrinter(NumPyPrinter):
         else:
             (var,), body = fn.variables, fn.expr
         arg = self._print(expr.expr)
+        if body.count(var) == 1 and self.fresh(expr.expr) and (type(body) in _UFUNCS or type(body) in _IN_PLACE):
+            name = self._name()
+            target = f"({name} := {arg})"
+            if type(body) in _UFUNCS and body.args == (var,):  # tanh, exp, log: the ufunc writes into its argument
+                return f"{self._module_format(_UFUNCS[type(body)])}({target}, out={name})"
+            if body.args == (var,):  # a function whose own code writes in place when told the argument's name
+                self._targets[var] = name
+                try:
+                    return self._print_bound(body, var, target)
+                finally:
+                    del self._targets[var]
         if arg.isidentifier() or body.count(var) <= 1:
             text = self._print_bound(body, var, arg if arg.isidentifier() else f"({arg})")
             return text if body.is_Function or body == var else f"({text})"
@@ -125,21 +213,36 @@ class MatrixNumPyPrinter(NumPyPrinter):
             return sums if cols == 1 else f"{np_repeat}({sums}, {cols}, axis=1)"
         return " @ ".join(self.operand(m) for m in mats)
 
+    def _print_BatchSum(self, expr: BatchSum) -> str:
+        (row,) = expr.args
+        coeff, mats = row.as_coeff_matrices() if isinstance(row, sp.MatMul) else (sp.S.One, [row])
+        pair = None
+        if len(mats) == 2 and isinstance(mats[0], sp.OneMatrix):
+            pair, scale = _dot_pair(mats[1])
+        if pair is None:
+            return f"{self._module_format('numpy.sum')}({self._print(row)})"
+        vdot = self._module_format("numpy.vdot")
+        a, b = self._print(pair[0]), self._print(pair[1])
+        if pair[0] == pair[1] and not a.isidentifier():  # evaluate the argument once
+            name = f"_e{len(self._bound)}"
+            text = f"(lambda {name}: {vdot}({name}, {name}))({a})"
+        else:
+            text = f"{vdot}({a}, {b})"
+        factor = coeff * scale
+        return text if factor == 1 else f"{self.operand(factor)}*{text}"
+
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         # a term ``c * 1`` beside a full-shape term is printed as the scalar c, left to NumPy's broadcasting
         scalars = [_broadcast_scalar(term) for term in expr.args]
         if all(s is not None for s in scalars):
             scalars = [None] * len(scalars)
         terms = [s if s is not None else term for s, term in zip(scalars, expr.args, strict=True)]
-        terms.sort(key=lambda term: term.could_extract_minus_sign())  # lead with a term without a minus sign
-        out = self._print(terms[0])
-        for term in terms[1:]:
-            negative = term.could_extract_minus_sign()
-            out += f" - {self.operand(-term)}" if negative else f" + {self._print(term)}"
-        return out
+        in_place = self._accumulate(terms, "add", "subtract")
+        return in_place if in_place is not None else self._join(terms, "add")
 
     def _print_HadamardProduct(self, expr: sp.HadamardProduct) -> str:
-        return "*".join(self.operand(arg) for arg in expr.args)
+        in_place = self._accumulate(list(expr.args), "multiply", None)
+        return in_place if in_place is not None else self._join(list(expr.args), "multiply")
 
     def _print_HadamardPower(self, expr: sp.HadamardPower) -> str:
         return f"{self.operand(expr.base)}**{self.operand(expr.exp)}"
@@ -152,6 +255,32 @@ class MatrixNumPyPrinter(NumPyPrinter):
 
     def _print_Identity(self, expr):
         return f"{self._module_format('numpy.eye')}({_numeric_shape(expr)[0]})"
+
+
+def _negative(term: sp.Basic) -> bool:
+    return isinstance(term, sp.Basic) and term.could_extract_minus_sign()
+
+
+#: Entrywise functions that NumPy computes as a ufunc, which can write into its argument's array.
+_UFUNCS = {sp.tanh: "numpy.tanh", sp.exp: "numpy.exp", sp.log: "numpy.log"}
+
+
+_NEW_ARRAY_FUNCTIONS = (sp.tanh, sp.exp, sp.log, sigmoid, relu, softplus, sp.Heaviside)  # each makes a new array
+_IN_PLACE = (sigmoid,)  # its own code writes into its argument when the printer names it (printer.in_place)
+
+
+def _dot_pair(expr: sp.Basic) -> tuple[tuple[sp.Basic, sp.Basic] | None, sp.Expr]:
+    """``((a, b), c)`` if ``expr`` is ``c (a o b)`` entrywise: ``a o b``, ``a^2`` or ``f(a)`` with ``f(e) = c e^2``."""
+    if isinstance(expr, sp.HadamardProduct) and len(expr.args) == 2:
+        return (expr.args[0], expr.args[1]), sp.S.One
+    if isinstance(expr, sp.HadamardPower) and expr.exp == 2:
+        return (expr.base, expr.base), sp.S.One
+    if isinstance(expr, ElementwiseApplyFunction) and isinstance(expr.function, sp.Lambda):
+        (var,), body = expr.function.variables, expr.function.expr
+        scale = sp.cancel(body / var**2)
+        if scale.is_number and not scale.has(var):
+            return (expr.expr, expr.expr), scale
+    return None, sp.S.One
 
 
 def _value_symbols(expr: sp.Basic) -> set[sp.Basic]:
@@ -197,8 +326,9 @@ def _untag(expr: sp.Basic, functions: dict[sp.Dummy, sp.Lambda]) -> sp.Basic:
     return expr.func(*[_untag(a, functions) for a in expr.args])
 
 
-def _cse(tags: dict[sp.Lambda, sp.Dummy]) -> Callable:
-    """SymPy's CSE over tagged elementwise functions; constant matrices (``1``) are put back inline."""
+def _cse(tags: dict[sp.Lambda, sp.Dummy], printer: MatrixNumPyPrinter) -> Callable:
+    """SymPy's CSE over tagged elementwise functions; constant matrices (``1``) are put back inline.  The printer
+    learns which locals hold the batch's columns (made from an argument that does)."""
     functions = {tag: fn for fn, tag in tags.items()}
 
     def cse(expr):
@@ -211,6 +341,8 @@ def _cse(tags: dict[sp.Lambda, sp.Dummy]) -> Callable:
                 inline[sym] = value
             else:
                 kept.append((sym, _untag(value, functions)))
+                if printer.batch_wide(value):
+                    printer.hold_batch(sym)
         return kept, _untag(reduced.xreplace(inline), functions)
     return cse
 
@@ -231,13 +363,22 @@ def _safe_argument(arg: sp.Basic, used: set[str]) -> sp.Basic:
     return sp.MatrixSymbol(name, *shape) if shape else sp.Symbol(name, **arg.assumptions0)
 
 
-def kernel(args: Sequence[sp.Basic], expr: sp.Basic, name: str) -> Callable:
+def _lambdify(args: list, body: sp.Basic, tags: dict, batch: list) -> Callable:
+    printer = MatrixNumPyPrinter(batch=batch)
+    return sp.lambdify(args, body, modules="numpy", printer=printer, cse=_cse(tags, printer), docstring_limit=0)
+
+
+def kernel(args: Sequence[sp.Basic], expr: sp.Basic, name: str, batch: Sequence[sp.Basic] = ()) -> Callable:
     """A NumPy function ``name(*arrays)`` computing ``expr`` from ``args`` (Symbols, MatrixSymbols or Vecs).
 
     Vectors are ``(n, B)`` arrays for a batch of B columns (or ``(n,)`` arrays, unbatched); scalars are
     floats or ``(1, B)`` rows.  Common subexpressions, including repeated elementwise functions, are computed
-    once.  Raises ValueError if ``expr`` needs a value that is not among ``args``, and
-    :class:`~symrnn.numeric.guard.UnsafeName` (a ValueError) for a name that must not reach code.
+    once.  ``batch``: the arguments that hold the batch's columns (the rest, parameters, do not); a sum, an
+    entrywise product or an entrywise function then writes into the new array of one of its batch-wide operands
+    instead of making another (``numpy.add((_a0 := U @ h), b, out=_a0)``), and the function's ``plain`` is the
+    source of the same computation printed without (``U @ h + b``), for readers.  Raises ValueError if ``expr`` needs a
+    value that is not among ``args``, and :class:`~symrnn.numeric.guard.UnsafeName` (a ValueError) for a name that
+    must not reach code.
     """
     guard.check_name(name, "kernel")
     args = list(args)
@@ -251,8 +392,11 @@ def kernel(args: Sequence[sp.Basic], expr: sp.Basic, name: str) -> Callable:
     renamed = {arg: _safe_argument(arg, used) for arg in args}
     tags: dict[sp.Lambda, sp.Dummy] = {}
     body = _tag_elementwise(guard.vet(expr.xreplace(renamed)), tags)
-    fn = sp.lambdify(list(renamed.values()), body, modules="numpy", printer=MatrixNumPyPrinter,
-                     cse=_cse(tags), docstring_limit=0)
+    if not set(batch) <= set(args):
+        raise ValueError(f"{name}: batch names {sorted(map(str, set(batch) - set(args)))}, which are not arguments")
+    fn = _lambdify(list(renamed.values()), body, tags, [renamed[a] for a in batch])
+    if batch:  # the same computation written plainly (new arrays throughout), for a reader of the code
+        fn.plain = inspect.getsource(_lambdify(list(renamed.values()), body, tags, []))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"{name}({', '.join(str(a) for a in args)}): generated by symrnn.codegen.kernel from\n{expr}"
     return fn

@@ -36,7 +36,12 @@ class sigmoid(sp.Function):  # noqa: N801 - a SymPy function, named like sp.tanh
 
     def _numpycode(self, printer) -> str:
         np_ = printer._module_format("numpy")
-        return f"(0.5*(1 + {np_}.tanh(0.5*({printer._print(self.args[0])}))))"  # never overflows
+        arg = printer._print(self.args[0])
+        name = printer.in_place(self.args[0]) if hasattr(printer, "in_place") else None
+        if name is not None:  # the argument is a new array, bound to name: four passes over it, no other array
+            half = f"{np_}.multiply({arg}, 0.5, out={name})"
+            return f"{np_}.multiply({np_}.add({np_}.tanh({half}, out={name}), 1, out={name}), 0.5, out={name})"
+        return f"(0.5*(1 + {np_}.tanh(0.5*({arg}))))"  # never overflows
 
     def _lecture_latex(self, printer, exp=None) -> str:
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
