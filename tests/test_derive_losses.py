@@ -257,9 +257,9 @@ def test_the_document_states_the_factor_in_the_users_notation(derived):
     md = (folder / "regression.md").read_text()
     assert "averaged over $t = 1, \\dots, T$" in md
     assert "\\mathfrak{L} = \\frac{1}{T} \\sum_{t=1}^{T} \\ell_{t}" in md
-    assert "\\ell_{t} = \\frac{1}{2} \\left\\| \\vec{o}_{t} - \\vec{y}_{t} \\right\\|^{2}" in md
+    assert "\\ell_{t} = \\frac{1}{2} \\left\\| o_{t} - y_{t} \\right\\|^{2}" in md  # plain letters, as written
     # the error at the output, and so every gradient, carries 1/T
-    assert "\\frac{d\\mathfrak{L}}{d\\vec{o}_{t}} = \\frac{1}{T} \\left(- \\vec{y}_{t} + \\vec{o}_{t}\\right)" in md
+    assert "\\frac{d\\mathfrak{L}}{do_{t}} = \\frac{1}{T} \\left(- y_{t} + o_{t}\\right)" in md
     assert "Line 7 (the loss, squared times 1/T)" in md  # the user's own equation, listed with the cell's
     assert "\\vec{\\rho}^{h}_{t}" in md and "rhoh" not in md  # the state h's rho, readable
     tex = (folder / "regression.tex").read_text()

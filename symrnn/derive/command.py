@@ -140,7 +140,7 @@ def derive_text(text: str, out: str | os.PathLike = DEFAULT_OUT, *, name: str = 
     stated = spec.stated_loss(text)
     tex_source = document.tex(d, results, shown, source_name, stated)
     page = html([d], results, text, title=f"The cell {spec.name}: back-propagation through time, derived and "
-                "verified by symrnn", credit=f"{source_name}, as read by symrnn")
+                "verified by symrnn", credit=f"{source_name}, as read by symrnn", style=shown.style)
     for fname, data in ((f"{spec.name}.md", document.markdown(d, results, shown, source_name, stated)),
                         (f"{spec.name}.tex", tex_source), (f"{spec.name}.html", page.text),
                         (f"{spec.name}_bptt.py", made.source)):

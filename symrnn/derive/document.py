@@ -18,17 +18,19 @@ from symrnn.derive.loss_reading import LossEquation
 from symrnn.derive.shown import CellText
 from symrnn.documents.render import tex_text
 from symrnn.latex.printer import latex
+from symrnn.latex.style import Style
 
 _VERDICT = {True: "passed", False: "FAILED"}
 LONG = 150  #: displays longer than this are broken over lines in LaTeX
 
 
-def equations(step: Step) -> list[str]:
-    """The step's statement as LaTeX, one display per equation of a tuple."""
+def equations(step: Step, style: Style | None = None) -> list[str]:
+    """The step's statement as LaTeX, one display per equation of a tuple, in ``style`` (the author's notation,
+    :mod:`symrnn.latex.style`; None: the lecture's)."""
     if step.latex_override:
         return [step.latex_override]
     parts = step.statement if isinstance(step.statement, tuple) else (step.statement,)
-    return [latex(p) for p in parts]
+    return [latex(p, style=style) for p in parts]
 
 
 def summary(results: Sequence[Result]) -> str:
@@ -69,7 +71,7 @@ def markdown(d: Derivation, results: Sequence[Result], cell: CellText, source_na
     for n, step in enumerate(d.steps, start=1):
         r = by_id[step.id]
         out += [f"### {n}. {step.title}", ""]
-        for math in equations(step):
+        for math in equations(step, cell.style):
             out += ["$$", math, "$$", ""]
         out += [step.reason, "", f"*Check ({r.evidence}): {_VERDICT[r.passed]}.* {r.detail}", ""]
     return "\n".join(out)
@@ -117,7 +119,7 @@ def tex(d: Derivation, results: Sequence[Result], cell: CellText, source_name: s
     for n, step in enumerate(d.steps, start=1):
         r = by_id[step.id]
         out += [rf"\subsection*{{{n}. {tex_text(step.title)}}}"]
-        out += [breakable(math) for math in equations(step)]
+        out += [breakable(math) for math in equations(step, cell.style)]
         out += [tex_text(step.reason), "",
                 rf"\noindent\emph{{Check ({r.evidence}): {_VERDICT[r.passed]}.}} {tex_text(r.detail)}", ""]
     out += [r"\end{document}", ""]

@@ -22,6 +22,8 @@ from symrnn.derive import cell_reading as cr
 from symrnn.derive import terms as tm
 from symrnn.derive.building import expression
 from symrnn.derive.dependencies import structure
+from symrnn.latex.printer import latex
+from symrnn.latex.style import LECTURE, Style, read_style
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class CellText:
     """The equations the cell is made of, in the order they are computed, and each parameter's LaTeX."""
 
     equations: tuple[Shown, ...]
-    latex_names: dict[str, str]  # parameter identifier -> its LaTeX as read (``W_hh`` -> ``W_{hh}``)
+    latex_names: dict[str, str]  # parameter identifier -> its LaTeX in the author's style (``W_hh`` -> ``W_{hh}``)
+    style: Style = LECTURE  # how the author writes vectors, matrices and time (what is printed for them follows)
 
     def substituted(self) -> dict[str, MatrixExpr]:
         """Every state's right side with the intermediates substituted: the cell's one step."""
@@ -71,11 +74,9 @@ def cell_text(text: str, *, n_state: int | None = None, n_input: int | None = No
     ones = cr._ones(s, shapes, n, m, dict(sizes or {}))
     kept = {d.name: d for d in cr._kept(s)}
     named: dict[str, MatrixExpr] = {}
-    latex_names: dict[str, str] = {}
 
     def leaf(t: tm.Leaf) -> MatrixExpr:
         if t.kind == tm.PARAM:
-            latex_names.setdefault(t.name, tm.shown(t.origin))
             return params[t.name].symbol
         if t.kind == tm.PREVIOUS:
             return nt.Vec(t.name, nt.t - 1, n)
@@ -91,5 +92,7 @@ def cell_text(text: str, *, n_state: int | None = None, n_input: int | None = No
         rhs = expression(d.term, leaf)
         named[name] = nt.Vec(name, nt.t, rhs.shape[0])
         out.append(Shown(name, d.line, d.text, named[name], rhs, name in s.states))
-    return CellText(tuple(out), {p: latex_names[p] for p in params})
+    style = read_style([eq.source for eq in out if eq.state], [eq.source for eq in out if not eq.state], params)
+    names = {p: latex(params[p].symbol, style=style) for p in params}
+    return CellText(tuple(out), names, style)
 

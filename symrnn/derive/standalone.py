@@ -101,16 +101,17 @@ def docstring(spec: Spec, compiled: Compiled, cell_text: shown.CellText) -> str:
            f"{sizes}; loss: {b.loss.name}, {over}" + ("" if b.loss.summed else
                                                       "; the loss and every gradient carry the factor") + ".",
            "", "The cell (LaTeX), in the order computed:"]
+    style = cell_text.style
     for eq in cell_text.equations:
-        out += _wrapped("", latex(eq.equation))
+        out += _wrapped("", latex(eq.equation, style=style))
     out += ["", "The loss: " + b.loss.latex, "",
             "The back-propagated error of each state (rho_t: its part through step t+1, rho_T = 0):"]
     for s in cell.states:
-        out += _wrapped(f"dL/d{s}_t = ", latex(b.seed[s]))
-        out += _wrapped(f"{_rho_text(b, s)}_(t-1) = ", latex(b.recurrent[s]))
+        out += _wrapped(f"dL/d{s}_t = ", latex(b.seed[s], style=style))
+        out += _wrapped(f"{_rho_text(b, s)}_(t-1) = ", latex(b.recurrent[s], style=style))
     out += ["", "Each parameter's gradient, summed over t = 1..T:"]
     for name, expr in b.param_grads.items():
-        out += _wrapped(f"dL/d{name} += ", latex(expr))
+        out += _wrapped(f"dL/d{name} += ", latex(expr, style=style))
     return _doc_text("\n".join(out))
 
 

@@ -17,6 +17,7 @@ from symrnn.derive import checks, textbook, torch_check, whole_three
 from symrnn.derive.checks import Spec
 from symrnn.derive.shown import CellText, cell_text
 from symrnn.latex.printer import latex
+from symrnn.latex.style import Style
 
 t, T = nt.t, nt.T
 LOSS = sp.Symbol(r"\mathfrak{L}")
@@ -34,6 +35,10 @@ def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
     text = cell_text(spec.text, n_state=spec.n_state, n_input=spec.n_input, output=spec.output,
                      n_output=spec.n_output)
     b, r, _ = textbook.forms(spec)
+    style = text.style
+
+    def _m(expr) -> str:
+        return _maths(expr, style)
     intermediates = [_m(e.lhs) for e in text.equations if not e.state]
     prev, cur = cell.previous(t - 1), cell.current()
     fed = [s for s in cell.states if any(prev[s] in e.rhs.atoms(nt.Vec) for e in text.equations)]
@@ -48,9 +53,9 @@ def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
              + f". Loss: {b.loss.name} of {_m(cur[cell.output])}, {_over_t(b.loss.scale)}. "
              "symrnn derives back-propagation through time for it from the operations' rules, checks every step, "
              "and writes the training code.")
-    steps = [_the_cell(spec, text), _the_unrolled(spec), _the_loss(spec, b), _the_deltas(spec, b), _the_errors(spec, r),
-             *(_the_recursion(spec, b, r, s) for s in cell.states),
-             *(_the_gradient(spec, b, r, p.name) for p in cell.params), *_the_whole_gradient(spec, b)]
+    steps = [_the_cell(spec, text), _the_unrolled(spec), _the_loss(spec, b, style), _the_deltas(spec, b),
+             _the_errors(spec, r, style), *(_the_recursion(spec, b, r, s, style) for s in cell.states),
+             *(_the_gradient(spec, b, r, p.name, style) for p in cell.params), *_the_whole_gradient(spec, b)]
     return Derivation(spec.name, f"Back-propagation through time for the cell `{spec.name}`", intro, steps)
 
 
@@ -63,13 +68,13 @@ def _over_t(scale: sp.Expr) -> str:
     return f"summed over $t = 1, \\dots, T$ and multiplied by ${latex(scale)}$"
 
 
-def _m(expr) -> str:
-    """``expr`` as inline maths in the prose (the user's names, printed as in the equations)."""
-    return f"${latex(expr)}$"
+def _maths(expr, style: Style) -> str:
+    """``expr`` as inline maths in the prose (the user's names and notation, printed as in the equations)."""
+    return f"${latex(expr, style=style)}$"
 
 
 def _the_cell(spec: Spec, text: CellText) -> Step:
-    lines = ", ".join(f"{_m(e.lhs)} on line {e.line}" for e in text.equations)
+    lines = ", ".join(f"{_maths(e.lhs, text.style)} on line {e.line}" for e in text.equations)
     return Step("cell", "The cell as read", tuple(e.equation for e in text.equations),
                 f"The equations, in the order they are computed ({lines}), printed back from what was read. "
                 "Substituting the intermediates gives the one step $\\vec{h}_t = F(\\vec{h}_{t-1}, \\vec{x}_t)$ that "
@@ -90,7 +95,7 @@ def _the_unrolled(spec: Spec) -> Step:
                 Computation(lambda rng: textbook.unrolled_check(spec, rng), "unrolled equations vs the forward pass"))
 
 
-def _the_loss(spec: Spec, b: bptt.BPTT) -> Step:
+def _the_loss(spec: Spec, b: bptt.BPTT, style: Style) -> Step:
     out = b.cell.current()[b.cell.output]
     stated = spec.stated_loss(spec.text)
     scale = b.loss.scale
@@ -99,23 +104,26 @@ def _the_loss(spec: Spec, b: bptt.BPTT) -> Step:
     where = (f"the loss equation on line {stated.line} (${stated.name}$ there)" if stated is not None
              else "the loss asked for")
     carried = ("" if scale == 1 else
-               f" The factor ${latex(scale)}$ multiplies the error that reaches {_m(out)} from the loss, so it is in "
+               f" The factor ${latex(scale)}$ multiplies the error that reaches {_maths(out, style)} from the loss, so "
+               "it is in "
                "the total derivative below and in every gradient; the checks differentiate the loss with it.")
     return Step("loss", "The loss and its gradient in the output",
-                (_eq(LOSS, factor), _eq(ELL, _term(b.loss, out, b.target)),
+                (_eq(LOSS, factor), _eq(ELL, _term(b.loss, out, b.target, style)),
                  _eq(nt.VecDerivative(ELL, out, partial=True), b.loss.grad(out, b.target))),
-                f"The loss is {b.loss.name} of {_m(out)}, {_over_t(scale)}, as {where} states it, with $\\ell_t$ "
-                f"its term at step $t$; its gradient in {_m(out)} is the error that starts the recursion." + carried,
+                f"The loss is {b.loss.name} of {_maths(out, style)}, {_over_t(scale)}, as {where} states it, with "
+                f"$\\ell_t$ its term at step $t$; its gradient in {_maths(out, style)} is the error that starts the "
+                "recursion." + carried,
                 Instances(lambda: checks.loss_identities(spec), "vs entry-level differentiation of $\\ell_t$"))
 
 
-def _term(loss, out: nt.Vec, y: nt.Vec) -> sp.Symbol:
+def _term(loss, out: nt.Vec, y: nt.Vec, style: Style) -> sp.Symbol:
     """The loss's term at step t in the cell's names (``\\frac{1}{2}\\|\\hat{y}_t - y_t\\|^2``), for display."""
+    o, y = latex(out, style=style), latex(y, style=style)
     if loss.name == "cross-entropy":
-        return sp.Symbol(rf"-{latex(y)}^{{T}} \ln {latex(out)}")
+        return sp.Symbol(rf"-{{{y}}}^{{T}} \ln {o}")
     if loss.name == "squared error":
-        return sp.Symbol(rf"\frac{{1}}{{2}} \left\| {latex(out)} - {latex(y)} \right\|^{{2}}")
-    return sp.Symbol(rf"\ell\left({latex(out)}, {latex(y)}\right)")
+        return sp.Symbol(rf"\frac{{1}}{{2}} \left\| {o} - {y} \right\|^{{2}}")
+    return sp.Symbol(rf"\ell\left({o}, {y}\right)")
 
 
 def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:
@@ -129,8 +137,8 @@ def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:
                 Instances(lambda: checks.delta_identities(spec), "recursion vs direct differentiation, every $t$"))
 
 
-def _the_errors(spec: Spec, r: readable.Readable) -> Step:
-    pre = [_m(e.quantity) for e in r.errors if e.at_preactivation]
+def _the_errors(spec: Spec, r: readable.Readable, style: Style) -> Step:
+    pre = [_maths(e.quantity, style) for e in r.errors if e.at_preactivation]
     return Step("errors", "The error at each quantity", tuple(e.equation for e in r.errors),
                 "Back-propagation through one step, in the order opposite to the equations: each quantity's error "
                 "is what reaches it from the loss and from every later equation that uses it"
@@ -141,12 +149,14 @@ def _the_errors(spec: Spec, r: readable.Readable) -> Step:
                 Instances(lambda: textbook.engine_identities(spec), "as printed vs the engine's expressions"))
 
 
-def _the_recursion(spec: Spec, b: bptt.BPTT, r: readable.Readable, state: str) -> Step:
+def _the_recursion(spec: Spec, b: bptt.BPTT, r: readable.Readable, state: str, style: Style) -> Step:
     rho = b.rho(state, t - 1)
     sizes = ", ".join(map(str, spec.local_sizes))
     state_t = b.cell.current()[state]
-    return Step(f"rho-{state}", f"The recursion backwards in time ({_m(state_t)})", _eq(rho, r.recurrent[state]),
-                f"What reaches {_m(b.cell.previous(t - 1)[state])} through step $t$: the transposed Jacobian of one "
+    return Step(f"rho-{state}", f"The recursion backwards in time ({_maths(state_t, style)})",
+                _eq(rho, r.recurrent[state]),
+                f"What reaches {_maths(b.cell.previous(t - 1)[state], style)} through step $t$: the transposed "
+                "Jacobian of one "
                 "step applied to the total derivatives at $t$, every path through the gates and intermediates "
                 f"included. Proved as printed, one step at entry level ($N = {sizes}$ where the declarations allow); "
                 "the unrolled network is a chain, so induction on $T - t$ extends the step to every $T$.",
@@ -154,11 +164,12 @@ def _the_recursion(spec: Spec, b: bptt.BPTT, r: readable.Readable, state: str) -
                           "as printed vs entry-level differentiation"))
 
 
-def _the_gradient(spec: Spec, b: bptt.BPTT, r: readable.Readable, name: str) -> Step:
+def _the_gradient(spec: Spec, b: bptt.BPTT, r: readable.Readable, name: str, style: Style) -> Step:
     symbol = b.cell.symbols()[name]
-    return Step(f"grad-{name}", f"The gradient in {_m(symbol)}", _eq(nt.TotalDerivative(LOSS, symbol),
-                                                                     sp.Sum(r.grads[name], (t, 1, T))),
-                f"{_m(symbol)} is used at every step; each use adds its contribution, with the states at $t-1$ held "
+    return Step(f"grad-{name}", f"The gradient in {_maths(symbol, style)}",
+                _eq(nt.TotalDerivative(LOSS, symbol), sp.Sum(r.grads[name], (t, 1, T))),
+                f"{_maths(symbol, style)} is used at every step; each use adds its contribution, with the states at "
+                "$t-1$ held "
                 "fixed"
                 + (" (a bias: summed over the batch)" if symbol.shape[1] == 1 else "")
                 + f". Proved as printed, one step at entry level, and the whole sum against direct differentiation "

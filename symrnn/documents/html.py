@@ -20,6 +20,7 @@ from symrnn.core.derivation import Derivation, Figure, Step
 from symrnn.core.verify import Result, statement_latex
 from symrnn.documents import render
 from symrnn.latex.printer import latex
+from symrnn.latex.style import Style
 from symrnn.lecture25 import source as lecture
 
 TITLE = "Lecture 25, derived and verified by symrnn"
@@ -77,9 +78,16 @@ def mathml(latex: str, display: bool = True) -> str:
 class _Maths:
     """Converts the page's equations, counting them and keeping those shown as LaTeX instead."""
 
-    def __init__(self) -> None:
+    def __init__(self, style: Style | None = None) -> None:
         self.count = 0
         self.fallbacks: list[Fallback] = []
+        self.style = style  # the notation statements print in (None: the lecture's)
+
+    def statement(self, step: Step) -> str:
+        """The step's statement as LaTeX, in the page's notation."""
+        if self.style is None or step.latex_override:
+            return statement_latex(step)
+        return latex(step.statement, style=self.style)
 
     def __call__(self, latex: str, where: str, display: bool = True, what: str = "statement") -> str:
         try:
@@ -116,8 +124,8 @@ def _badges(r: Result) -> str:
 def _displays(maths: _Maths, step: Step, where: str) -> list[str]:
     """The statement as display maths: a list of relations one per line (a page does not break long lines)."""
     if isinstance(step.statement, tuple) and not step.latex_override and len(step.statement) > 1:
-        return [maths(latex(part), where) for part in step.statement]
-    return [maths(statement_latex(step), where)]
+        return [maths(latex(part, style=maths.style), where) for part in step.statement]
+    return [maths(maths.statement(step), where)]
 
 
 def _step(maths: _Maths, d: Derivation, n: int, step: Step, r: Result, source: str) -> list[str]:
@@ -221,16 +229,18 @@ def _summary(results: Sequence[Result]) -> list[str]:
 
 
 def html(derivations: Sequence[Derivation], results: Sequence[Result], source: str | None = None,
-         images: Mapping[str, bytes] | None = None, *, title: str | None = None, credit: str | None = None) -> Page:
+         images: Mapping[str, bytes] | None = None, *, title: str | None = None, credit: str | None = None,
+         style: Style | None = None) -> Page:
     """The standalone page: title, summary with badges, contents, every step with its check and the lecture's line,
     notes, figures (``images``: a figure's name to its PNG bytes), and the lecture's differences.  ``title`` and
-    ``credit`` (default: the lecture's) name another document, such as a cell ``symrnn derive`` read."""
+    ``credit`` (default: the lecture's) name another document, such as a cell ``symrnn derive`` read, and ``style``
+    the notation its statements print in (:mod:`symrnn.latex.style`; default the lecture's)."""
     source = lecture.text() if source is None else source
     title = TITLE if title is None else title
     credit = lecture.CREDIT if credit is None else credit
     images = dict(images or {})
     by_id = render.results_by_id(results)
-    maths = _Maths()
+    maths = _Maths(style)
     differences = _differences(derivations, source)
     body = ["<header>", f"<h1>{escape(title)}</h1>", f'<p class="source">Source: {escape(credit)}.</p>',
             *_summary(results), "</header>", *_contents(maths, derivations, by_id, bool(differences)), "<main>"]

@@ -20,6 +20,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter, translate
 
 from symrnn import notation as nt
+from symrnn.latex.style import PARENTHESISED, Style
 from symrnn.ops import registry
 
 #: Names that the lecture's notation gives a registered function (``\sigma(...)`` is read as ``sigma``).
@@ -92,12 +93,25 @@ def _registered_latex(name: str) -> str | None:
     return None if found is None else safe_name(found, f"registered LaTeX of the function {name}")
 
 
+_ACCENTED = re.compile(r"\\(tilde|hat|bar|check|breve|dot|ddot)\{(.+)\}")
+
+
+def _styled(letter: str, command: str) -> str:
+    """``letter`` inside ``command`` (none: as it is); an accent stays outside: ``\\tilde{\\mathbf{h}}``."""
+    if not command:
+        return letter
+    accented = _ACCENTED.fullmatch(letter)
+    if accented:
+        return rf"\{accented.group(1)}{{{command}{{{accented.group(2)}}}}}"
+    return rf"{command}{{{letter}}}"
+
+
 class LecturePrinter(LatexPrinter):
     """Print SymPy objects the way Lecture 25 writes them."""
 
     printmethod = "_lecture_latex"
     _default_settings = {**LatexPrinter._default_settings, "order": "none", "ln_notation": True,
-                         "mat_str": "bmatrix", "mat_delim": ""}
+                         "mat_str": "bmatrix", "mat_delim": "", "style": None}
 
     # ---- names: never printed raw (the module's docstring) ----
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
@@ -122,11 +136,23 @@ class LecturePrinter(LatexPrinter):
     # ---- vectors and matrices ----
     def _print_Vec(self, expr: nt.Vec) -> str:
         base = safe_name(expr.base, "vector", printed=translate(str(expr.base)))
-        return rf"\vec{{{base}}}_{{{self._print(expr.time)}}}"
+        style: Style | None = self._settings["style"]
+        if style is None:
+            return rf"\vec{{{base}}}_{{{self._print(expr.time)}}}"
+        letter = _styled(base, style.vector)
+        if style.time == PARENTHESISED:  # braced, so that a power or a transpose after it is not a double superscript
+            return rf"{{{letter}^{{({self._print(expr.time)})}}}}"
+        return rf"{letter}_{{{self._print(expr.time)}}}"
 
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
         base, _, sub = safe_name(expr.name, "matrix").partition("_")
-        if base in nt.VECTORS and expr.shape[1] == 1:
+        style: Style | None = self._settings["style"]
+        vector = expr.shape[1] == 1 and (base in nt.VECTORS or style is not None and base.islower())
+        if style is not None and base in translate(base) and base.isalpha():
+            base = _styled(translate(base), style.vector if vector else style.matrix)
+            if sub and expr.name in style.labels_above:
+                return safe_name(expr.name, "matrix", printed=f"{{{base}^{{{sub}}}}}")
+        elif vector:
             base = rf"\vec{{{translate(base)}}}"
         return safe_name(expr.name, "matrix", printed=f"{base}_{{{sub}}}" if sub else base)
 

@@ -40,6 +40,12 @@ class ScriptsMixin(ParserCore):
         tok = self.peek()
         if index and self.at_text_subscript():
             return [self.text_subscript()]
+        if self.at_sym("{") and self.peek(1).kind in ("letter", "num", "cmd") and self.at("sym", "}", ahead=2) \
+                and (self.peek(1).kind != "cmd" or self.peek(1).value in GREEK):
+            self.take()  # {f} is f: one token in braces is read as the token alone, as TeX sets it
+            value = self.script(index)
+            self.expect_sym("}", "to close the script")
+            return value
         if self.at_sym("{"):
             self.take()
             start = self.i
