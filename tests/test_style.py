@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
+import test_cells_literature as lit  # the cells those tests read (pytest puts tests/ on the path)
+import test_read_cell as rc
+import test_stacked_notation as stacked
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-import tests.test_cells_literature as lit
-import tests.test_read_cell as rc
-import tests.test_stacked_notation as stacked
 from symrnn import notation as nt
 from symrnn import read_cell
 from symrnn.autodiff.hoisting import same
