@@ -103,3 +103,16 @@ def test_a_style_refuses_commands_it_does_not_know():
         Style(vector=r"\input")
     with pytest.raises(ValueError, match="time"):
         Style(time="overhead")
+
+
+def test_an_authors_bold_letters_break_a_display_where_plain_letters_would():
+    from symrnn.derive.document import LONG, breakable
+
+    bold = (r"\mathbf{n}_{1} = \tanh\left(\mathbf{W}_{in} \mathbf{x}_{1} + \left(\mathbf{W}_{hn} \mathbf{h}_{0}"
+            r" + \mathbf{b}_{hn}\right) \odot \mathbf{r}_{1} + \mathbf{b}_{in}\right)")
+    plain = bold.replace(r"\mathbf", "")
+    assert len(bold) > LONG >= len(plain)
+    assert breakable(bold).count(r"\\") == breakable(plain).count(r"\\") == 0  # one line, as plain letters
+    long_bold = " + ".join(rf"\mathbf{{W}}_{{{k}}} \mathbf{{x}}_{{t}}" for k in range(40))
+    long_plain = long_bold.replace(r"\mathbf", "")
+    assert breakable(long_bold).count(r"\\") == breakable(long_plain).count(r"\\") > 0

@@ -82,14 +82,24 @@ _CLOSE = re.compile(r"\\right(\)|\])")
 _DELIMITER = re.compile(r"\\(left|right)(?![A-Za-z])")
 
 
+_FORMATTING = re.compile(r"\\(mathbf|boldsymbol|vec|mathrm|left|right|bigl|bigr)(?![A-Za-z])|[{}]")
+
+
+def _visible(math: str) -> int:
+    """About how many characters ``math`` prints as: fonts, accents, sizing and braces not counted (an author's
+    bold letters make the source longer, not the line)."""
+    return len(_FORMATTING.sub("", math))
+
+
 def breakable(math: str, width: int = 110) -> str:
     """A long display as ``multline*`` lines, broken before a ``+``, ``-`` or ``\\odot`` outside braces.
 
     ``\\left( ... \\right)`` cannot be broken inside, so round and square ones become ``\\bigl( ... \\bigr)``; a line
     is broken only where no other ``\\left`` is open."""
-    if len(math) <= LONG:
+    if _visible(math) <= LONG:
         return r"\begin{equation*}" + "\n" + math + "\n" + r"\end{equation*}"
     text = _CLOSE.sub(r"\\bigr\1", _OPEN.sub(r"\\bigl\1", math))
+    width = round(width * len(text) / max(1, _visible(text)))  # in source characters, for the same printed width
     lines, start, braces, lefts, i = [], 0, 0, 0, 0
     while i < len(text):
         delimiter = _DELIMITER.match(text, i)
