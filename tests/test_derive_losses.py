@@ -261,7 +261,7 @@ def test_the_document_states_the_factor_in_the_users_notation(derived):
     # the error at the output, and so every gradient, carries 1/T
     assert "\\frac{d\\mathfrak{L}}{do_{t}} = \\frac{1}{T} \\left(- y_{t} + o_{t}\\right)" in md
     assert "Line 7 (the loss, squared times 1/T)" in md  # the user's own equation, listed with the cell's
-    assert "\\vec{\\rho}^{h}_{t}" in md and "rhoh" not in md  # the state h's rho, readable
+    assert "\\rho^{h}_{t}" in md and "\\vec{\\rho}" not in md and "rhoh" not in md  # h's rho, in plain letters
     tex = (folder / "regression.tex").read_text()
     assert "\\frac{1}{T}" in tex
 

@@ -53,7 +53,7 @@ def derivation(spec: Spec, source_name: str = "the text") -> Derivation:
              + f". Loss: {b.loss.name} of {_m(cur[cell.output])}, {_over_t(b.loss.scale)}. "
              "symrnn derives back-propagation through time for it from the operations' rules, checks every step, "
              "and writes the training code.")
-    steps = [_the_cell(spec, text), _the_unrolled(spec), _the_loss(spec, b, style), _the_deltas(spec, b),
+    steps = [_the_cell(spec, text), _the_unrolled(spec), _the_loss(spec, b, style), _the_deltas(spec, b, style),
              _the_errors(spec, r, style), *(_the_recursion(spec, b, r, s, style) for s in cell.states),
              *(_the_gradient(spec, b, r, p.name, style) for p in cell.params), *_the_whole_gradient(spec, b)]
     return Derivation(spec.name, f"Back-propagation through time for the cell `{spec.name}`", intro, steps)
@@ -126,13 +126,14 @@ def _term(loss, out: nt.Vec, y: nt.Vec, style: Style) -> sp.Symbol:
     return sp.Symbol(rf"\ell\left({o}, {y}\right)")
 
 
-def _the_deltas(spec: Spec, b: bptt.BPTT) -> Step:
+def _the_deltas(spec: Spec, b: bptt.BPTT, style: Style) -> Step:
     cur = b.cell.current()
+    rho_t, rho_end = (_maths(nt.Vec("rho", time, b.cell.n_state), style) for time in (t, T))
     return Step("delta", "The total derivative of the loss in each state",
                 tuple(_eq(nt.VecDerivative(LOSS, cur[s]), b.seed[s]) for s in b.cell.states),
                 "A state changes the loss directly at its own step (only the output state does) and through every "
-                "later step; $\\vec{\\rho}_t$ collects the second part, what reaches the state through step $t+1$, "
-                "and $\\vec{\\rho}_T = 0$. Checked for the output state against direct differentiation of the loss "
+                f"later step; {rho_t} collects the second part, what reaches the state through step $t+1$, "
+                f"and {rho_end[:-1]} = 0$. Checked for the output state against direct differentiation of the loss "
                 "from $t$ on, with symbolic weights.",
                 Instances(lambda: checks.delta_identities(spec), "recursion vs direct differentiation, every $t$"))
 

@@ -100,6 +100,8 @@ def _styled(letter: str, command: str) -> str:
     """``letter`` inside ``command`` (none: as it is); an accent stays outside: ``\\tilde{\\mathbf{h}}``."""
     if not command:
         return letter
+    if command == r"\mathbf" and re.fullmatch(r"\\[a-z]+", letter):  # \mathbf leaves a lower-case Greek letter upright
+        command = r"\boldsymbol"
     accented = _ACCENTED.fullmatch(letter)
     if accented:
         return rf"\{accented.group(1)}{{{command}{{{accented.group(2)}}}}}"
@@ -134,6 +136,18 @@ class LecturePrinter(LatexPrinter):
         return super()._print_Add(expr, order="lex" if simple else "none")
 
     # ---- vectors and matrices ----
+    def labelled_vector(self, letter: str, label: str, time: sp.Basic) -> str:
+        """A vector ``letter`` with a label, at ``time``, in the style: ``\\vec{\\rho}^{c}_{t}`` (the lecture's),
+        ``\\mathbf{\\rho}^{c}_{t}``; with time above, the label below: ``\\boldsymbol{\\rho}_{c}^{(t)}``."""
+        style: Style | None = self._settings["style"]
+        when = self._print(time)
+        if style is None:
+            return rf"\vec{{{letter}}}^{{{label}}}_{{{when}}}"
+        letter = _styled(letter, style.vector)
+        if style.time == PARENTHESISED:
+            return rf"{{{letter}_{{{label}}}^{{({when})}}}}"
+        return rf"{letter}^{{{label}}}_{{{when}}}"
+
     def _print_Vec(self, expr: nt.Vec) -> str:
         base = safe_name(expr.base, "vector", printed=translate(str(expr.base)))
         style: Style | None = self._settings["style"]
@@ -147,12 +161,13 @@ class LecturePrinter(LatexPrinter):
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
         base, _, sub = safe_name(expr.name, "matrix").partition("_")
         style: Style | None = self._settings["style"]
-        vector = expr.shape[1] == 1 and (base in nt.VECTORS or style is not None and base.islower())
-        if style is not None and base in translate(base) and base.isalpha():
-            base = _styled(translate(base), style.vector if vector else style.matrix)
-            if sub and expr.name in style.labels_above:
-                return safe_name(expr.name, "matrix", printed=f"{{{base}^{{{sub}}}}}")
-        elif vector:
+        if style is not None:
+            if base.isalpha():  # a name as the author wrote it (symrnn's own, LaTeX-named symbols print as they are)
+                column = expr.shape[1] == 1 and base[0].islower()
+                base = _styled(translate(base), style.vector if column else style.matrix)
+                if sub and expr.name in style.labels_above:
+                    return safe_name(expr.name, "matrix", printed=f"{{{base}^{{{sub}}}}}")
+        elif base in nt.VECTORS and expr.shape[1] == 1:
             base = rf"\vec{{{translate(base)}}}"
         return safe_name(expr.name, "matrix", printed=f"{base}_{{{sub}}}" if sub else base)
 

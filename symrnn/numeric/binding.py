@@ -29,6 +29,8 @@ class StateRho(nt.Vec):
 
     def _lecture_latex(self, printer) -> str:
         state = translate(self.state)
+        if hasattr(printer, "labelled_vector"):  # symrnn's printer: in the document's style
+            return printer.labelled_vector(r"\rho", state, self.time)
         return rf"\vec{{\rho}}^{{{state}}}_{{{printer._print(self.time)}}}"
 
     def _latex(self, printer) -> str:
