@@ -138,7 +138,8 @@ class LecturePrinter(LatexPrinter):
     # ---- vectors and matrices ----
     def labelled_vector(self, letter: str, label: str, time: sp.Basic) -> str:
         """A vector ``letter`` with a label, at ``time``, in the style: ``\\vec{\\rho}^{c}_{t}`` (the lecture's),
-        ``\\mathbf{\\rho}^{c}_{t}``; with time above, the label below: ``\\boldsymbol{\\rho}_{c}^{(t)}``."""
+        ``\\boldsymbol{\\rho}^{c}_{t}``, ``\\rho^{c}_{t}``; with time above, the label below:
+        ``\\boldsymbol{\\rho}_{c}^{(t)}``."""
         style: Style | None = self._settings["style"]
         when = self._print(time)
         if style is None:

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 #: The commands a vector or a matrix may be printed with (``\bm`` is printed ``\boldsymbol``: no package needed).
-COMMANDS = {"vec": r"\vec", "mathbf": r"\mathbf", "boldsymbol": r"\boldsymbol", "bm": r"\boldsymbol",
-            "mathbold": r"\mathbf"}
+COMMANDS = {"vec": r"\vec", "mathbf": r"\mathbf", "boldsymbol": r"\boldsymbol", "bm": r"\boldsymbol"}
 SUBSCRIPT, PARENTHESISED = "subscript", "parenthesised"
 
 
@@ -41,7 +40,7 @@ LECTURE = Style()
 _LEFT_SIDE = re.compile(r"^\s*(?:\\(?P<accent>tilde|hat|bar|check)\s*\{\s*)?(?:\\(?P<command>[A-Za-z]+)\s*\{\s*)?"
                         r"(?P<letter>[A-Za-z]|\\[A-Za-z]+)\s*\}?\s*\}?\s*(?P<index>[_^])")
 _PARENTHESISED = re.compile(r"^\s*\{\s*\(")
-_BOLD_CAPITAL = re.compile(r"\\(mathbf|boldsymbol|bm|mathbold)\s*\{\s*(?:[A-Z]|\\(?:Gamma|Delta|Theta|Lambda|Xi|Pi|"
+_BOLD_CAPITAL = re.compile(r"\\(mathbf|boldsymbol|bm)\s*\{\s*(?:[A-Z]|\\(?:Gamma|Delta|Theta|Lambda|Xi|Pi|"
                            r"Sigma|Upsilon|Phi|Psi|Omega))\s*\}")
 
 
