@@ -63,19 +63,20 @@ def main(argv: list[str]) -> int:
     print(f"Read from {args.file}: states {', '.join(cell.states)}; parameters "
           + ", ".join(f"{p.name} ({p.rows} x {p.cols})" for p in cell.params)
           + f"; loss {loss.name} on {cell.output}, from {where}.")
+    style = shown.style  # printed as the file writes its quantities (\mathbf, h^{(t)}, ...)
     print("\nThe cell, as read (in the order computed):")
     for eq in shown.equations:
-        print(f"  [line {eq.line}, {'state' if eq.state else 'intermediate'}]  {latex(eq.equation)}")
+        print(f"  [line {eq.line}, {'state' if eq.state else 'intermediate'}]  {latex(eq.equation, style=style)}")
     r = readable.readable(b, shown.equations)
     print("\nBPTT, derived (rho: what reaches a state through step t+1, 0 at t = T; each delta: the error at one\n"
           "quantity, taken at the argument of a function applied entrywise):")
     for e in r.errors:
-        print(f"  {latex(e.equation)}")
+        print(f"  {latex(e.equation, style=style)}")
     for s in cell.states:
-        print(f"  {latex(b.rho(s, t - 1))} = {latex(r.recurrent[s])}")
+        print(f"  {latex(b.rho(s, t - 1), style=style)} = {latex(r.recurrent[s], style=style)}")
     print("\nEach parameter's gradient is a sum over t = 1..T of:")
     for name, expr in r.grads.items():
-        print(f"  dL/d{name}: {latex(expr)}")
+        print(f"  dL/d{name}: {latex(expr, style=style)}")
 
     print(f"\nThree verifications (T = {args.steps}):")
     result = three_way(cell, loss, args.steps)

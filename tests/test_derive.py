@@ -259,7 +259,7 @@ def test_the_teaching_script(derived):
     proc = subprocess.run([sys.executable, str(ROOT / "derivations" / "your_cell.py"), str(work / "elman.md"),
                            "--T", "3"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert r"\vec{\rho}_{t - 1} = W_{hh}^{T}" in proc.stdout and "dL/dW_hx:" in proc.stdout
+    assert r"\boldsymbol{\rho}_{t - 1} = \mathbf{W}_{hh}^{T}" in proc.stdout and "dL/dW_hx:" in proc.stdout  # bold
     assert re.findall(r"^  (\w+): +passed: ", proc.stdout, re.M) == ["symbolic", "exact", "numeric"]
     layered = work / "layered.md"  # an output layer (a state nothing feeds back) and an averaged loss equation
     layered.write_text("$$h_t = \\tanh(W h_{t-1} + U x_t + b)$$\n$$o_t = V h_t$$\n"
