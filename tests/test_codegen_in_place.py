@@ -7,9 +7,13 @@ for a few expressions NumPy written by hand.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from symrnn.notation import apply_entrywise
 from symrnn.numeric import codegen
@@ -74,7 +78,6 @@ def test_the_step_writes_into_its_product_and_matches_numpy():
     arrays = _arrays(7)
     Ua, Wa, ba, _, ha, xa, _ = arrays  # noqa: N806
     np.testing.assert_allclose(fast(*arrays), np.tanh(Ua @ ha + Wa @ xa + ba), rtol=1e-14)
-    import inspect
     assert "out=" in inspect.getsource(fast)  # in place: a sum accumulated in U h's array, tanh written over it
 
 
@@ -82,10 +85,60 @@ def test_squared_error_over_the_batch_is_one_dot_product():
     loss = codegen.kernel([h, rho], EXPRESSIONS["loss"], "loss_total", batch=[h, rho])
     ha, ra = _arrays(3)[4], _arrays(3)[6]
     assert loss(ha, ra) == pytest.approx(0.5 * ((ha - ra) ** 2).sum(), rel=1e-14)
-    import inspect
     assert "vdot" in inspect.getsource(loss)
 
 
 def test_batch_must_name_arguments():
     with pytest.raises(ValueError, match="batch names"):
         codegen.kernel([h], h + h, "k", batch=[x])
+
+
+# ---- random expressions: whatever the tree, writing in place changes nothing but speed ----------------------------
+
+_LEAVES = [h, rho, W * x, b, u, ones, U * h]
+
+
+def _vectors(depth: int):
+    leaf = st.sampled_from(_LEAVES)
+    if depth == 0:
+        return leaf
+    sub = _vectors(depth - 1)
+    return st.one_of(
+        leaf,
+        st.tuples(sub, sub).map(lambda p: p[0] + p[1]),
+        st.tuples(sub, sub).map(lambda p: p[0] - p[1]),
+        st.tuples(sub, sub).map(lambda p: sp.HadamardProduct(p[0], p[1])),
+        sub.map(lambda v: U * v),
+        sub.map(lambda v: sp.Rational(3, 2) * v),
+        sub.map(lambda v: ew(sp.tanh, v)),
+        sub.map(lambda v: ew(sigmoid, v)),
+        sub.map(lambda v: ew(sp.exp, ew(sp.tanh, v))),
+        sub.map(lambda v: ew(lambda z: 1 - z**2, v)),
+    )
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(_vectors(3), _vectors(2))
+def test_random_expressions_in_place_equal_plain(first, second):
+    """Two random vector expressions (depth 3 and 2) and their sum and loss: the same values, arguments untouched."""
+    loss = codegen.BatchSum(sp.OneMatrix(1, N) * ew(lambda z: z**2 / 2, first))
+    outputs = sp.Tuple(first, second, first + second, loss)
+    plain = codegen.kernel(ARGS, outputs, "random_plain")
+    fast = codegen.kernel(ARGS, outputs, "random_fast", batch=BATCH)
+    arrays = _arrays(11)
+    before = [a.copy() for a in arrays]
+    got, want = fast(*arrays), plain(*arrays)
+    _IN_PLACE_SEEN.append("out=" in inspect.getsource(fast))
+    for a, a0 in zip(arrays, before, strict=True):
+        np.testing.assert_array_equal(a, a0)
+    for g, w in zip(got, want, strict=True):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+_IN_PLACE_SEEN: list[bool] = []
+
+
+def test_the_random_expressions_did_write_in_place():
+    test_random_expressions_in_place_equal_plain()
+    assert sum(_IN_PLACE_SEEN) > 50  # most of the random kernels wrote in place: the test above tested something
