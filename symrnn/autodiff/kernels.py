@@ -108,7 +108,7 @@ def _take_out_shared(terms: list[MatrixExpr]) -> MatrixExpr:
         if len(factors) > 1:
             for f in set(factors):
                 counts[f] = counts.get(f, 0) + 1
-    shared = max(counts, key=lambda f: (counts[f], -sp.default_sort_key(f).__hash__()), default=None)
+    shared = min(counts, key=lambda f: (-counts[f], sp.default_sort_key(f)), default=None)  # the same in every run
     if shared is None or counts[shared] < 2:
         return terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
     inner, others = [], []
