@@ -13,17 +13,19 @@ safe identifier) before SymPy prints it, so no user text reaches the compiler.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Sequence
 
+import numpy
 import sympy as sp
-from sympy.core.function import FunctionClass
+from sympy.core.function import Application, FunctionClass
 from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.numpy import NumPyPrinter
 
 from symrnn.notation import Vec, apply_entrywise
 from symrnn.numeric import guard
-from symrnn.ops import Rule, find, relu, sigmoid, softplus
+from symrnn.ops import Rule, find
 
 _CONSTANT_MATRICES = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
 _TAG_VARIABLE = sp.Dummy("e")  # every elementwise function binds this one, so equal bodies compare equal
@@ -90,8 +92,8 @@ class MatrixNumPyPrinter(NumPyPrinter):
         if isinstance(expr, (sp.MatAdd, sp.HadamardProduct, sp.HadamardPower, sp.MatMul)):
             return True
         if isinstance(expr, ElementwiseApplyFunction) and isinstance(expr.function, sp.Lambda):
-            body = expr.function.expr
-            return isinstance(body, (sp.Add, sp.Mul, sp.Pow)) or type(body) in _NEW_ARRAY_FUNCTIONS
+            (var,), body = expr.function.variables, expr.function.expr
+            return self._print_bound(body, var, "_probe") != "_probe"  # all but a body printed as its argument
         return False
 
     def hold_batch(self, symbol: sp.Basic) -> None:
@@ -168,22 +170,31 @@ class MatrixNumPyPrinter(NumPyPrinter):
         else:
             (var,), body = fn.variables, fn.expr
         arg = self._print(expr.expr)
-        if body.count(var) == 1 and self.fresh(expr.expr) and (type(body) in _UFUNCS or type(body) in _IN_PLACE):
-            name = self._name()
-            target = f"({name} := {arg})"
-            if type(body) in _UFUNCS and body.args == (var,):  # tanh, exp, log: the ufunc writes into its argument
-                return f"{self._module_format(_UFUNCS[type(body)])}({target}, out={name})"
-            if body.args == (var,):  # a function whose own code writes in place when told the argument's name
-                self._targets[var] = name
-                try:
-                    return self._print_bound(body, var, target)
-                finally:
-                    del self._targets[var]
+        if isinstance(body, Application) and body.args == (var,) and self.fresh(expr.expr):
+            in_place = self._function_in_place(body, var, arg)
+            if in_place is not None:
+                return in_place
         if arg.isidentifier() or body.count(var) <= 1:
             text = self._print_bound(body, var, arg if arg.isidentifier() else f"({arg})")
             return text if body.is_Function or body == var else f"({text})"
         name = f"_e{len(self._bound)}"  # evaluate a repeated argument once, inside a Python lambda
         return f"(lambda {name}: {self._print_bound(body, var, name)})({arg})"
+
+    def _function_in_place(self, body: sp.Expr, var: sp.Basic, arg: str) -> str | None:
+        """``f(arg)`` written into ``arg``'s new array, or None: a function NumPy computes as one ufunc call
+        (``numpy.tanh(x)``, read off its printed code) gets ``out=``; a function whose own code asks the printer
+        (:meth:`in_place`) writes there itself (the sigmoid)."""
+        name = self._name()
+        target = f"({name} := {arg})"
+        call = _UFUNC_CALL.fullmatch(self._print_bound(body, var, "_probe"))
+        if call and isinstance(getattr(numpy, call.group(1), None), numpy.ufunc):
+            return f"{self._module_format('numpy.' + call.group(1))}({target}, out={name})"
+        self._targets[var] = name
+        try:
+            text = self._print_bound(body, var, target)
+        finally:
+            del self._targets[var]
+        return text if f"out={name}" in text else None
 
     def _print_bound(self, body: sp.Expr, var: sp.Basic, text: str) -> str:
         self._bound[var] = text
@@ -261,12 +272,8 @@ def _negative(term: sp.Basic) -> bool:
     return isinstance(term, sp.Basic) and term.could_extract_minus_sign()
 
 
-#: Entrywise functions that NumPy computes as a ufunc, which can write into its argument's array.
-_UFUNCS = {sp.tanh: "numpy.tanh", sp.exp: "numpy.exp", sp.log: "numpy.log"}
-
-
-_NEW_ARRAY_FUNCTIONS = (sp.tanh, sp.exp, sp.log, sigmoid, relu, softplus, sp.Heaviside)  # each makes a new array
-_IN_PLACE = (sigmoid,)  # its own code writes into its argument when the printer names it (printer.in_place)
+#: A function's code that is one call of a NumPy function on the argument alone (``numpy.tanh(_probe)``).
+_UFUNC_CALL = re.compile(r"numpy\.([a-z0-9_]+)\(_probe\)")
 
 
 def _dot_pair(expr: sp.Basic) -> tuple[tuple[sp.Basic, sp.Basic] | None, sp.Expr]:
